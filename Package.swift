@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// wino: a CPU inference engine for sparse Winograd convolutional networks.
+// No unsafeFlags here: CPU-specific flags live in the Makefile so that the
+// library stays usable as an ordinary versioned dependency.
+import PackageDescription
+
+let package = Package(
+    name: "wino",
+    products: [
+        .library(name: "Wino", targets: ["WinoEngine"]),
+        .executable(name: "wino-infer", targets: ["wino-infer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "WinoFormat", dependencies: ["CZlib"]),
+        .target(name: "WinoKernels"),
+        .target(name: "WinoEngine", dependencies: ["WinoFormat", "WinoKernels"]),
+        .target(name: "WinoReference", dependencies: ["WinoFormat", "WinoKernels"]),
+        .executableTarget(name: "wino-infer", dependencies: [
+            "WinoEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
+        .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference"]),
+        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

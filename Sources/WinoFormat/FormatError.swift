@@ -1,0 +1,63 @@
+/// Why a model file or graph was rejected. Every error names what is wrong and
+/// where (byte offset, tensor or node name) in `message`.
+public struct FormatError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The category of a rejection; tests match on it.
+    public enum Kind: String, Sendable {
+        /// The file ends before a structure it declares.
+        case truncated
+        /// The file does not start with the .swz magic.
+        case badMagic
+        /// The endianness marker is not the little-endian one.
+        case badEndianness
+        /// The major version is not one this reader understands.
+        case unsupportedVersion
+        /// A header field has an impossible value.
+        case badHeader
+        /// An offset or size points outside the file or its section.
+        case outOfRange
+        /// Two sections or tensor payloads overlap.
+        case overlap
+        /// A declared size exceeds the reader's limits.
+        case limitExceeded
+        /// zlib data is corrupt or inflates to another size than declared.
+        case inflate
+        /// A CRC32 does not match.
+        case checksum
+        /// A CSR matrix breaks its invariants.
+        case badCSR
+        /// A code (op, dtype, encoding, variant, channel order) is unknown.
+        case unknownCode
+        /// Two tensors, nodes or activations share a name.
+        case duplicateName
+        /// A referenced tensor or activation does not exist.
+        case missingName
+        /// The graph has a cycle.
+        case cycle
+        /// An attribute is not defined for the op.
+        case unknownAttribute
+        /// An attribute or required attribute is missing, mistyped or out of range.
+        case badAttribute
+        /// Shapes are inconsistent.
+        case shapeMismatch
+        /// A weight is NaN or infinite.
+        case nonFinite
+        /// A string is empty, too long or not UTF-8.
+        case badString
+        /// Metadata is inconsistent (mean/scale counts, labels, input shape).
+        case badMetadata
+    }
+
+    /// The category.
+    public var kind: Kind
+    /// What is wrong and where.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// The message, prefixed with the kind.
+    public var description: String { "\(message) [\(kind.rawValue)]" }
+}
