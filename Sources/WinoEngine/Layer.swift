@@ -1,0 +1,147 @@
+// The executable form of a graph node. A Layer is immutable after load and
+// shared by all requests; everything mutable lives in the request's Workspace.
+import WinoFormat
+import WinoKernels
+
+/// What a layer is given to run: its input and output activations for a batch.
+struct LayerIO {
+    /// Input activations, [batch] + per-sample shape, densely packed.
+    var inputs: [UnsafeMutablePointer<Float>]
+    /// Output activation.
+    var output: UnsafeMutablePointer<Float>
+    /// Batch size.
+    var batch: Int
+}
+
+/// Per-request execution resources.
+struct RunContext {
+    /// The pool for parallel loops, or nil to run on the calling thread.
+    var pool: ThreadPool?
+    /// Number of per-thread scratch areas (>= the pool's thread count).
+    var threads: Int
+    /// Per-thread scratch, `perThread` floats each (64-byte aligned).
+    var scratch: [UnsafeMutablePointer<Float>]
+    /// Scratch shared by all threads of a layer, `shared` floats.
+    var shared: UnsafeMutablePointer<Float>
+}
+
+/// Scratch a layer needs for a batch, in floats.
+struct ScratchNeed {
+    var perThread = 0
+    var shared = 0
+}
+
+/// One executable operator.
+protocol Layer: AnyObject, Sendable {
+    /// The node's name.
+    var name: String { get }
+    /// The node's op.
+    var op: OpKind { get }
+    /// Scratch needed for a batch.
+    func scratch(batch: Int) -> ScratchNeed
+    /// Computes the output from the inputs.
+    func run(_ io: LayerIO, _ ctx: RunContext)
+    /// A one-line description of how the layer runs (for `--explain`-style output).
+    var explanation: String { get }
+}
+
+extension Layer {
+    func scratch(batch: Int) -> ScratchNeed { ScratchNeed() }
+}
+
+/// A weight matrix held in stable, aligned memory: dense row-major or CSR.
+final class WeightMatrix: @unchecked Sendable {
+    /// Rows and columns.
+    let rows: Int, cols: Int
+    /// Dense storage (rows x cols) when dense.
+    let dense: AlignedBuffer?
+    private let rowPtr: UnsafeMutablePointer<Int32>?
+    private let colIdx: UnsafeMutablePointer<Int32>?
+    private let values: AlignedBuffer?
+    /// Number of stored nonzeros (rows * cols when dense).
+    let nnz: Int
+
+    /// Stores `csr` as given (sparse) .
+    init(csr m: CSRMatrix) {
+        rows = m.rows; cols = m.cols; nnz = m.nnz
+        dense = nil
+        let rp = UnsafeMutablePointer<Int32>.allocate(capacity: m.rowPtr.count)
+        rp.initialize(from: m.rowPtr, count: m.rowPtr.count)
+        let ci = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, m.colIdx.count))
+        ci.initialize(from: m.colIdx, count: m.colIdx.count)
+        rowPtr = rp; colIdx = ci
+        values = AlignedBuffer(m.values)
+    }
+
+    /// Stores a dense row-major matrix.
+    init(dense v: [Float], rows: Int, cols: Int) {
+        self.rows = rows; self.cols = cols; nnz = rows * cols
+        dense = AlignedBuffer(v)
+        rowPtr = nil; colIdx = nil; values = nil
+    }
+
+    /// Builds from a tensor viewed as rows x cols: CSR tensors stay sparse, dense ones dense.
+    convenience init(tensor t: Tensor, rows: Int, cols: Int) {
+        switch t.data {
+        case .dense(let v): self.init(dense: v, rows: rows, cols: cols)
+        case .csr(let m):
+            if m.rows == rows && m.cols == cols { self.init(csr: m) } else {
+                self.init(csr: CSRMatrix(dense: m.toDense(), rows: rows, cols: cols))
+            }
+        }
+    }
+
+    deinit {
+        rowPtr?.deallocate()
+        colIdx?.deallocate()
+    }
+
+    /// Whether the matrix is stored sparse.
+    var isSparse: Bool { dense == nil }
+    /// Fraction of stored entries.
+    var density: Double { rows * cols == 0 ? 0 : Double(nnz) / Double(rows * cols) }
+    /// The CSR view (sparse matrices only).
+    var csr: CSRView { CSRView(rowPtr: rowPtr!, colIdx: colIdx!, values: values!.pointer) }
+
+    /// C[rows] = A[rows] * B (see Gemm.dense / Gemm.sparse).
+    func multiply(rows r: Range<Int>, b: UnsafePointer<Float>, ldb: Int, n: Int,
+                  c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let d = dense {
+            Gemm.dense(rows: r, depth: cols, n: n, a: d.pointer, lda: cols, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: false)
+        } else {
+            Gemm.sparse(rows: r, n: n, a: csr, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: false)
+        }
+    }
+
+    /// y[rows] = A[rows] x.
+    func multiplyVector(rows r: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        if let d = dense {
+            Gemm.denseDot(rows: r, depth: cols, a: d.pointer, lda: cols, x: x, y: y)
+        } else {
+            Gemm.sparseDot(rows: r, a: csr, x: x, y: y)
+        }
+    }
+
+    /// "dense" or "CSR 12.5%".
+    var storageDescription: String {
+        isSparse ? "CSR \(String(format1: density * 100))% dense" : "dense"
+    }
+}
+
+extension String {
+    /// A number with one decimal.
+    init(format1 x: Double) {
+        let r = (x * 10).rounded() / 10
+        self = r == r.rounded() ? String(Int(r)) + ".0" : String(r)
+    }
+}
+
+/// Applies bias and optional ReLU to `count` values of one channel.
+@inline(__always)
+func biasRelu(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, relu: Bool) {
+    if relu {
+        for i in 0..<count { p[i] = max(p[i] + bias, 0) }
+    } else if bias != 0 {
+        for i in 0..<count { p[i] += bias }
+    }
+}

@@ -1,0 +1,164 @@
+// The public entry point: load a model once, predict from any number of threads.
+import WinoFormat
+import WinoKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a prediction could not run.
+public struct EngineError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
+}
+
+/// A class the model assigns to an input, with its probability.
+public struct Classification: Equatable, Sendable {
+    /// Index of the class in the model's output.
+    public var index: Int
+    /// The class label from the model's metadata ("class N" when it has none).
+    public var label: String
+    /// The output value (a probability when the model ends in Softmax).
+    public var probability: Float
+}
+
+/// Time spent in one layer.
+public struct LayerTiming: Sendable {
+    /// Node name.
+    public var name: String
+    /// Operator.
+    public var op: OpKind
+    /// Seconds.
+    public var seconds: Double
+}
+
+/// A loaded, validated, immutable model. `predict` may be called concurrently from
+/// many threads; each call uses its own workspace, taken from a reuse pool.
+public final class Model: @unchecked Sendable {
+    /// Load-time options.
+    public struct Options: Sendable {
+        /// Threads used by each prediction (1 = run on the calling thread only).
+        /// A service running many requests at once should keep this at 1.
+        public var threads: Int
+        /// Creates options.
+        public init(threads: Int = 1) { self.threads = max(1, threads) }
+    }
+
+    /// The graph as loaded.
+    public let graph: ModelGraph
+    /// Input description, labels and properties.
+    public var metadata: ModelMetadata { graph.metadata }
+    /// Per-sample input shape [C, H, W].
+    public var inputShape: [Int] { graph.metadata.inputShape }
+    /// Per-sample output shape.
+    public var outputShape: [Int] { plan.outputShape }
+    /// The options the model was loaded with.
+    public let options: Options
+    /// Largest batch accepted by `predict`.
+    public static let maxBatch = 4096
+
+    let plan: Plan
+    private let pool: ThreadPool?
+    private var idle: [Workspace] = []
+    private var lock = pthread_mutex_t()
+
+    /// Loads and validates a .swz file.
+    public convenience init(contentsOf path: String, options: Options = Options()) throws {
+        try self.init(graph: SWZReader.read(path: path), options: options)
+    }
+
+    /// Validates a graph and prepares it for execution.
+    public init(graph: ModelGraph, options: Options = Options()) throws {
+        let shapes = try GraphValidator.validate(graph)
+        self.graph = graph
+        self.options = options
+        plan = try Plan(graph: graph, shapes: shapes)
+        pool = options.threads > 1 ? ThreadPool(threads: options.threads) : nil
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&lock) }
+
+    /// One line per executed layer: name, op and how it runs (fusions and backends).
+    public var layerDescriptions: [String] {
+        plan.steps.map { "\($0.layer.name) (\($0.layer.op)): \($0.layer.explanation)" }
+    }
+
+    /// Runs the model on `batch` samples laid out [batch] + inputShape (NCHW) and
+    /// returns the output, [batch] + outputShape.
+    public func predict(_ input: [Float], batch: Int = 1) throws -> [Float] {
+        try run(input, batch: batch, timings: nil)
+    }
+
+    /// Like `predict`, also returning the time spent in each layer.
+    public func predictWithTimings(_ input: [Float], batch: Int = 1) throws -> (output: [Float], timings: [LayerTiming]) {
+        var t = [LayerTiming]()
+        let out = try run(input, batch: batch, timings: &t)
+        return (out, t)
+    }
+
+    /// The `top` most likely classes for one sample (input laid out as inputShape).
+    public func classify(_ input: [Float], top: Int = 5) throws -> [Classification] {
+        Model.topClasses(try predict(input, batch: 1), labels: metadata.labels, top: top)
+    }
+
+    /// The `top` largest entries of `scores`, labelled, in decreasing order (ties: lower index first).
+    public static func topClasses(_ scores: [Float], labels: [String], top: Int) -> [Classification] {
+        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        return order.prefix(max(0, top)).map {
+            Classification(index: $0, label: $0 < labels.count ? labels[$0] : "class \($0)", probability: scores[$0])
+        }
+    }
+
+    private func takeWorkspace(batch: Int) -> Workspace {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if let i = idle.firstIndex(where: { $0.batch == batch }) { return idle.remove(at: i) }
+        return Workspace(plan: plan, batch: batch, threads: pool?.threadCount ?? 1)
+    }
+
+    private func returnWorkspace(_ ws: Workspace) {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if idle.count < 64 { idle.append(ws) }
+    }
+
+    private func run(_ input: [Float], batch: Int, timings: UnsafeMutablePointer<[LayerTiming]>?) throws -> [Float] {
+        guard batch >= 1 && batch <= Model.maxBatch else {
+            throw EngineError("batch \(batch) is outside 1...\(Model.maxBatch)")
+        }
+        let perSample = plan.slotSizes[plan.inputSlot]
+        guard input.count == perSample * batch else {
+            throw EngineError("input has \(input.count) values; the model expects \(batch) x \(inputShape) = \(perSample * batch)")
+        }
+        if let i = input.firstIndex(where: { !$0.isFinite }) {
+            throw EngineError("input value \(i) is \(input[i])")
+        }
+        let ws = takeWorkspace(batch: batch)
+        defer { returnWorkspace(ws) }
+        input.withUnsafeBufferPointer { ws.slots[plan.inputSlot].pointer.update(from: $0.baseAddress!, count: input.count) }
+        let ctx = RunContext(pool: pool, threads: ws.perThread.count, scratch: ws.perThread.map { $0.pointer },
+                             shared: ws.shared.pointer)
+        for step in plan.steps {
+            let io = LayerIO(inputs: step.inputs.map { ws.slots[$0].pointer }, output: ws.slots[step.output].pointer, batch: batch)
+            if let t = timings {
+                let t0 = monotonicSeconds()
+                step.layer.run(io, ctx)
+                t.pointee.append(LayerTiming(name: step.layer.name, op: step.layer.op, seconds: monotonicSeconds() - t0))
+            } else {
+                step.layer.run(io, ctx)
+            }
+        }
+        return ws.slots[plan.outputSlot].array
+    }
+}
+
+/// Seconds from a monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

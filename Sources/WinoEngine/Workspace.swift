@@ -1,0 +1,27 @@
+// Per-request memory: one buffer per activation slot and scratch for the layers,
+// sized for a batch. Workspaces are reused across requests (no allocation after
+// the first request of a given batch size).
+import WinoKernels
+
+/// Buffers for running a plan at one batch size.
+final class Workspace {
+    let batch: Int
+    let slots: [AlignedBuffer]
+    let perThread: [AlignedBuffer]
+    let shared: AlignedBuffer
+
+    init(plan: Plan, batch: Int, threads: Int) {
+        self.batch = batch
+        slots = plan.slotSizes.map { AlignedBuffer(count: $0 * batch) }
+        var need = ScratchNeed()
+        for s in plan.steps {
+            let n = s.layer.scratch(batch: batch)
+            need.perThread = max(need.perThread, n.perThread)
+            need.shared = max(need.shared, n.shared)
+        }
+        // Round per-thread areas up to a cache line so threads never share one.
+        let per = (need.perThread + 15) / 16 * 16
+        perThread = (0..<threads).map { _ in AlignedBuffer(count: per) }
+        shared = AlignedBuffer(count: need.shared)
+    }
+}

@@ -1,0 +1,123 @@
+// Convolutions (direct and Winograd) against the Double reference.
+import WinoEngine
+import WinoFormat
+import WinoKernels
+import WinoReference
+import XCTest
+
+final class ConvTests: XCTestCase {
+    struct Case { var c, h, w, k, r, s, stride, groups: Int; var pads: [Int]; var batch: Int; var density: Double }
+
+    func directGraph(_ t: Case, rng: inout SeededRNG) -> ModelGraph {
+        let (nodes, tensors, name) = stem(channels: t.c, rng: &rng)
+        let w = rng.sparse(t.k * (t.c / t.groups) * t.r * t.s, density: t.density)
+        let shape = [t.k, t.c / t.groups, t.r, t.s]
+        let data: TensorData = t.density < 1 ? .csr(CSRMatrix(dense: w, rows: w.count / t.s, cols: t.s)) : .dense(w)
+        let conv = Node(name: "conv", op: .conv, inputs: [name], output: "y", weights: ["w", "b"],
+                        attributes: ["strides": .ints([Int64(t.stride), Int64(t.stride)]),
+                                     "pads": .ints(t.pads.map(Int64.init)), "group": .int(Int64(t.groups))])
+        return makeGraph(input: [1, t.h, t.w], nodes: nodes + [conv],
+                         tensors: tensors + [Tensor(name: "w", shape: shape, data: data),
+                                             Tensor(name: "b", shape: [t.k], data: .dense(rng.floats(t.k)))])
+    }
+
+    func testDirectConvMatchesReference() throws {
+        let cases = [
+            Case(c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, stride: 1, groups: 1, pads: [1, 1, 1, 1], batch: 2, density: 1),
+            Case(c: 4, h: 11, w: 10, k: 6, r: 5, s: 3, stride: 2, groups: 2, pads: [2, 0, 1, 1], batch: 1, density: 1),
+            Case(c: 3, h: 23, w: 23, k: 4, r: 11, s: 11, stride: 4, groups: 1, pads: [0, 0, 0, 0], batch: 1, density: 1),
+            Case(c: 6, h: 5, w: 4, k: 9, r: 1, s: 1, stride: 1, groups: 3, pads: [0, 0, 0, 0], batch: 3, density: 1),
+            Case(c: 5, h: 8, w: 6, k: 7, r: 3, s: 3, stride: 1, groups: 1, pads: [1, 1, 1, 1], batch: 2, density: 0.3),
+            Case(c: 4, h: 6, w: 6, k: 4, r: 3, s: 3, stride: 1, groups: 4, pads: [1, 2, 0, 1], batch: 1, density: 0.5),
+        ]
+        for (i, t) in cases.enumerated() {
+            var rng = SeededRNG(seed: UInt64(100 + i))
+            let g = directGraph(t, rng: &rng)
+            let (got, want) = try runBoth(g, batch: t.batch, seed: UInt64(i))
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "case \(i): \(t)")
+        }
+    }
+
+    func testDirectConvIsExactOnSmallIntegers() throws {
+        // Small integers: every product and partial sum is exact in Float.
+        var rng = SeededRNG(seed: 7)
+        let (c, h, w, k) = (3, 6, 7, 4)
+        let wt = (0..<(k * c * 9)).map { _ in Float(Int.random(in: -3...3, using: &rng)) }
+        let conv = Node(name: "conv", op: .conv, inputs: ["x"], output: "y", weights: ["w"],
+                        attributes: ["pads": .ints([1, 1, 1, 1])])
+        let g = makeGraph(input: [c, h, w], nodes: [conv], tensors: [Tensor(name: "w", shape: [k, c, 3, 3], data: .dense(wt))])
+        let x = (0..<(c * h * w)).map { _ in Float(Int.random(in: -4...4, using: &rng)) }
+        let got = try Model(graph: g).predict(x)
+        let want = try ReferenceExecutor(graph: g).run(x, batch: 1)
+        XCTAssertEqual(got, want.map { Float($0) })
+    }
+
+    /// Winograd-domain weights from spatial filters; engine Winograd vs reference direct conv.
+    func winogradPair(tile: WinogradVariant, c: Int, h: Int, w: Int, k: Int, groups: Int, pads: [Int],
+                      rng: inout SeededRNG) -> (winograd: ModelGraph, direct: ModelGraph) {
+        let r = tile.r, cg = c / groups
+        let spatial = rng.floats(k * cg * r * r)
+        let u = WinogradWeights.fromSpatial(spatial, k: k, c: cg, tile: WinogradTile(rawValue: Int(tile.rawValue))!)
+        let bias = Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))
+        let attrs: [String: AttributeValue] = ["pads": .ints(pads.map(Int64.init)), "group": .int(Int64(groups))]
+        let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+        let wg = makeGraph(input: [1, h, w], nodes: nodes + [
+            Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"], attributes: attrs)],
+            tensors: tensors + [Tensor(name: "w", shape: [tile.alpha, tile.alpha, k, cg], winograd: tile, data: .dense(u)), bias])
+        let dg = makeGraph(input: [1, h, w], nodes: nodes + [
+            Node(name: "conv", op: .conv, inputs: [name], output: "y", weights: ["w", "b"], attributes: attrs)],
+            tensors: tensors + [Tensor(name: "w", shape: [k, cg, r, r], data: .dense(spatial)), bias])
+        return (wg, dg)
+    }
+
+    func testWinogradMatchesDirectConv() throws {
+        let shapes: [(WinogradVariant, Int, Int, Int, Int, Int, [Int], Double)] = [
+            (.f2x2_3x3, 4, 7, 9, 5, 1, [1, 1, 1, 1], 1e-5),
+            (.f4x4_3x3, 6, 13, 10, 4, 2, [1, 1, 1, 1], 1e-5),
+            (.f4x4_3x3, 3, 9, 9, 3, 1, [0, 2, 1, 0], 1e-5),
+            (.f4x4_5x5, 4, 11, 12, 4, 1, [2, 2, 2, 2], 3e-5),
+            (.f4x4_5x5, 4, 9, 9, 4, 2, [0, 1, 2, 0], 3e-5),
+        ]
+        for (i, s) in shapes.enumerated() {
+            var rng = SeededRNG(seed: UInt64(200 + i))
+            let (wg, dg) = winogradPair(tile: s.0, c: s.1, h: s.2, w: s.3, k: s.4, groups: s.5, pads: s.6, rng: &rng)
+            var xr = SeededRNG(seed: UInt64(i))
+            let x = xr.floats(s.2 * s.3 * 2)
+            let got = try Model(graph: wg).predict(x, batch: 2)
+            let direct = try ReferenceExecutor(graph: dg).run(x, batch: 2)
+            let literal = try ReferenceExecutor(graph: wg).run(x, batch: 2)
+            assertInformative(direct)
+            XCTAssertLessThanOrEqual(relativeL2(got, direct), s.7, "case \(i) \(s.0): Winograd engine vs direct")
+            // The Double reference Winograd equals direct conv up to the Float rounding of U.
+            XCTAssertLessThanOrEqual(relativeL2(literal.map { Float($0) }, direct), 1e-6, "case \(i): reference Winograd vs direct")
+        }
+    }
+
+    func testSparseWinogradMatchesReference() throws {
+        // Natively pruned weights have no spatial equivalent: compare with the literal tile math.
+        for (i, tile) in WinogradVariant.allCases.enumerated() {
+            for density in [0.0, 0.1, 0.5, 1.0] {
+                var rng = SeededRNG(seed: UInt64(300 + i))
+                let (c, k, groups) = (4, 6, 2)
+                let a = tile.alpha, cg = c / groups
+                let u = rng.sparse(a * a * k * cg, density: density)
+                let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+                let g = makeGraph(input: [1, 10, 7], nodes: nodes + [
+                    Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                         attributes: ["pads": .ints([1, 2, 1, 0]), "group": .int(Int64(groups))])],
+                    tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
+                                               data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
+                                        Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                let (got, want) = try runBoth(g, batch: 2, seed: 9)
+                if density == 0 {
+                    // Only the bias survives: exact.
+                    XCTAssertEqual(got, want.map { Float($0) })
+                } else {
+                    assertInformative(want)
+                    XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "\(tile) density \(density)")
+                }
+            }
+        }
+    }
+}

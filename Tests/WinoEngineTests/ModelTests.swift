@@ -1,0 +1,118 @@
+// Whole-model behaviour: fusion, determinism across thread counts, concurrent
+// predictions, input validation, a small AlexNet-like network vs the reference.
+import Foundation
+import WinoEngine
+import WinoFormat
+import WinoKernels
+import WinoReference
+import XCTest
+
+/// A small network exercising every kind of layer: conv (strided), LRN, pooling,
+/// Winograd (dense and sparse, grouped), FC (dense and sparse), dropout, softmax.
+func smallNetwork(seed: UInt64) -> ModelGraph {
+    var rng = SeededRNG(seed: seed)
+    var tensors = [Tensor]()
+    func add(_ name: String, _ shape: [Int], winograd: WinogradVariant? = nil, density: Double = 1, scale: Float = 0.5) {
+        let n = shape.reduce(1, *)
+        let v = rng.sparse(n, density: density).map { $0 * scale }
+        let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: v, rows: n / shape.last!, cols: shape.last!)) : .dense(v)
+        tensors.append(Tensor(name: name, shape: shape, winograd: winograd, data: data))
+    }
+    add("c1.w", [8, 3, 5, 5]); add("c1.b", [8])
+    add("c2.w", [6, 6, 8, 4], winograd: .f4x4_3x3, density: 0.3, scale: 0.3); add("c2.b", [8])
+    add("c3.w", [4, 4, 8, 8], winograd: .f2x2_3x3); add("c3.b", [8])
+    add("f1.w", [16, 8 * 3 * 3], density: 0.25); add("f1.b", [16])
+    add("f2.w", [5, 16]); add("f2.b", [5])
+    let nodes = [
+        Node(name: "conv1", op: .conv, inputs: ["x"], output: "c1", weights: ["c1.w", "c1.b"],
+             attributes: ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])]),
+        Node(name: "relu1", op: .relu, inputs: ["c1"], output: "r1"),
+        Node(name: "norm1", op: .lrn, inputs: ["r1"], output: "n1", attributes: ["size": .int(5), "alpha": .float(1e-2)]),
+        Node(name: "pool1", op: .maxPool, inputs: ["n1"], output: "p1",
+             attributes: ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "ceil_mode": .int(1)]),
+        Node(name: "conv2", op: .winogradConv, inputs: ["p1"], output: "c2", weights: ["c2.w", "c2.b"],
+             attributes: ["pads": .ints([1, 1, 1, 1]), "group": .int(2)]),
+        Node(name: "relu2", op: .relu, inputs: ["c2"], output: "r2"),
+        Node(name: "conv3", op: .winogradConv, inputs: ["r2"], output: "c3", weights: ["c3.w", "c3.b"],
+             attributes: ["pads": .ints([1, 1, 1, 1]), "relu": .int(1)]),
+        Node(name: "pool2", op: .avgPool, inputs: ["c3"], output: "p2", attributes: ["kernel": .ints([2, 2]), "strides": .ints([2, 2])]),
+        Node(name: "flat", op: .flatten, inputs: ["p2"], output: "fl"),
+        Node(name: "fc1", op: .fullyConnected, inputs: ["fl"], output: "f1", weights: ["f1.w", "f1.b"]),
+        Node(name: "relu3", op: .relu, inputs: ["f1"], output: "r3"),
+        Node(name: "drop", op: .dropout, inputs: ["r3"], output: "d"),
+        Node(name: "fc2", op: .fullyConnected, inputs: ["d"], output: "f2", weights: ["f2.w", "f2.b"]),
+        Node(name: "prob", op: .softmax, inputs: ["f2"], output: "prob"),
+    ]
+    let meta = ModelMetadata(name: "small", inputShape: [3, 27, 25], channelOrder: .rgb,
+                             labels: ["a", "b", "c", "d", "e"])
+    return ModelGraph(metadata: meta, input: "x", output: "prob", nodes: nodes, tensors: tensors)
+}
+
+final class ModelTests: XCTestCase {
+    func testSmallNetworkMatchesReference() throws {
+        let g = smallNetwork(seed: 11)
+        var rng = SeededRNG(seed: 1)
+        let x = rng.floats(3 * 27 * 25 * 3)
+        let model = try Model(graph: g)
+        XCTAssertEqual(model.outputShape, [5])
+        let got = try model.predict(x, batch: 3)
+        let want = try ReferenceExecutor(graph: g).run(x, batch: 3)
+        XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5)
+        // The logits too: softmax can hide errors by saturating.
+        var logits = g
+        logits.output = "f2"
+        let gotLogits = try Model(graph: logits).predict(x, batch: 3)
+        let wantLogits = try ReferenceExecutor(graph: logits).run(x, batch: 3)
+        assertInformative(wantLogits)
+        XCTAssertLessThanOrEqual(relativeL2(gotLogits, wantLogits), 1e-5)
+    }
+
+    func testReluIsFusedAndDropoutFlattenCostNothing() throws {
+        let model = try Model(graph: smallNetwork(seed: 11))
+        let names = model.layerDescriptions.map { String($0.prefix(while: { $0 != " " })) }
+        XCTAssertEqual(names, ["conv1", "norm1", "pool1", "conv2", "conv3", "pool2", "fc1", "fc2", "prob"])
+    }
+
+    func testBitIdenticalForAnyThreadCount() throws {
+        let g = smallNetwork(seed: 12)
+        var rng = SeededRNG(seed: 2)
+        let x = rng.floats(3 * 27 * 25 * 2)
+        let base = try Model(graph: g, options: .init(threads: 1)).predict(x, batch: 2)
+        for t in [2, 3, 4, 7, 16] {
+            let out = try Model(graph: g, options: .init(threads: t)).predict(x, batch: 2)
+            XCTAssertEqual(out.map(\.bitPattern), base.map(\.bitPattern), "threads \(t)")
+        }
+    }
+
+    func testConcurrentPredictionsMatchSequential() throws {
+        let g = smallNetwork(seed: 13)
+        for threads in [1, 2] {
+            let model = try Model(graph: g, options: .init(threads: threads))
+            let inputs: [[Float]] = (0..<40).map { i in var r = SeededRNG(seed: UInt64(i)); return r.floats(3 * 27 * 25) }
+            let sequential = try inputs.map { try model.predict($0) }
+            final class Box: @unchecked Sendable { var out = [[Float]?](repeating: nil, count: 40) }
+            let box = Box()
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: 40) { i in
+                let r = try? model.predict(inputs[i])
+                lock.lock(); box.out[i] = r; lock.unlock()
+            }
+            for i in 0..<40 { XCTAssertEqual(box.out[i], sequential[i], "prediction \(i), threads \(threads)") }
+        }
+    }
+
+    func testBadInputIsAnErrorNotACrash() throws {
+        let model = try Model(graph: smallNetwork(seed: 11))
+        XCTAssertThrowsError(try model.predict([1, 2, 3])) { XCTAssertTrue("\($0)".contains("expects")) }
+        XCTAssertThrowsError(try model.predict([], batch: 0))
+        var x = [Float](repeating: 0, count: 3 * 27 * 25)
+        x[7] = .nan
+        XCTAssertThrowsError(try model.predict(x)) { XCTAssertTrue("\($0)".contains("value 7")) }
+    }
+
+    func testTopClassesOrdersAndLabels() {
+        let top = Model.topClasses([0.1, 0.5, 0.2, 0.5], labels: ["a", "b", "c"], top: 3)
+        XCTAssertEqual(top.map(\.index), [1, 3, 2])
+        XCTAssertEqual(top.map(\.label), ["b", "class 3", "c"])
+    }
+}

@@ -1,0 +1,92 @@
+// Pooling, LRN, fully connected, softmax, concat, add, ReLU, flatten, dropout
+// against the Double reference, on odd shapes.
+import WinoEngine
+import WinoFormat
+import WinoReference
+import XCTest
+
+final class OperatorTests: XCTestCase {
+    func single(_ node: Node, input: [Int], tensors: [Tensor] = [], batch: Int = 2, seed: UInt64 = 1) throws -> ([Float], [Double]) {
+        var rng = SeededRNG(seed: seed)
+        let c = input[0]
+        let (nodes, st, name) = stem(channels: c, rng: &rng)
+        var n = node
+        n.inputs = n.inputs.map { $0 == "x" ? name : $0 }
+        return try runBoth(makeGraph(input: [1, input[1], input[2]], nodes: nodes + [n], tensors: st + tensors),
+                           batch: batch, seed: seed)
+    }
+
+    func testPooling() throws {
+        let configs: [(OpKind, [String: AttributeValue])] = [
+            (.maxPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2])]),
+            (.maxPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "ceil_mode": .int(1)]),
+            (.maxPool, ["kernel": .ints([2, 3]), "strides": .ints([1, 2]), "pads": .ints([1, 1, 0, 2])]),
+            (.avgPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])]),
+            (.avgPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "count_include_pad": .int(1)]),
+            (.avgPool, ["kernel": .ints([3, 2]), "strides": .ints([2, 2]), "ceil_mode": .int(1), "pads": .ints([1, 0, 1, 1]), "count_include_pad": .int(1)]),
+            (.avgPool, ["global": .int(1)]),
+            (.maxPool, ["global": .int(1)]),
+        ]
+        for (i, cfg) in configs.enumerated() {
+            let (got, want) = try single(Node(name: "pool", op: cfg.0, inputs: ["x"], output: "y", attributes: cfg.1),
+                                         input: [3, 13, 12], seed: UInt64(i))
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "config \(i)")
+        }
+    }
+
+    func testCaffeCeilModeOutputSize() throws {
+        // AlexNet pool1: 55 -> 27 with k3 s2; ceil mode 14 -> 7 with k3 s2 (floor gives 6).
+        let win = Window2D(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)
+        XCTAssertEqual(win.outputSize(h: 55, w: 55, ceilMode: true).h, 27)
+        XCTAssertEqual(win.outputSize(h: 14, w: 14, ceilMode: true).h, 7)
+        XCTAssertEqual(win.outputSize(h: 14, w: 14, ceilMode: false).h, 6)
+        let padded = Window2D(kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1)
+        // A window that would start inside the bottom padding is dropped.
+        XCTAssertEqual(padded.outputSize(h: 4, w: 4, ceilMode: true).h, 3)
+    }
+
+    func testLRN() throws {
+        for (i, size) in [1, 3, 5, 4].enumerated() {
+            let (got, want) = try single(Node(name: "lrn", op: .lrn, inputs: ["x"], output: "y",
+                                              attributes: ["size": .int(Int64(size)), "alpha": .float(0.5), "beta": .float(0.75), "bias": .float(2)]),
+                                         input: [7, 5, 3], seed: UInt64(i))
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "size \(size)")
+        }
+    }
+
+    func testFullyConnectedDenseAndCSR() throws {
+        for (i, density) in [1.0, 0.2, 0.0].enumerated() {
+            var rng = SeededRNG(seed: 40 + UInt64(i))
+            let (o, f) = (37, 3 * 5 * 4)
+            let w = rng.sparse(o * f, density: density)
+            let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: w, rows: o, cols: f)) : .dense(w)
+            let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w", "b"], attributes: ["relu": .int(1)])
+            let (got, want) = try single(node, input: [3, 5, 4], tensors: [
+                Tensor(name: "w", shape: [o, f], data: data), Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))], batch: 3)
+            if density > 0 { assertInformative(want) }
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "density \(density)")
+        }
+    }
+
+    func testSoftmaxReluFlattenDropoutConcatAdd() throws {
+        var rng = SeededRNG(seed: 5)
+        let (st, stt, s) = stem(channels: 4, rng: &rng)
+        let nodes = st + [
+            Node(name: "relu", op: .relu, inputs: [s], output: "r"),
+            Node(name: "sm", op: .softmax, inputs: [s], output: "sm"),
+            Node(name: "cat", op: .concat, inputs: ["r", "sm", s], output: "cat"),
+            Node(name: "add", op: .add, inputs: ["cat", "cat"], output: "add"),
+            Node(name: "drop", op: .dropout, inputs: ["add"], output: "d", attributes: ["ratio": .float(0.5)]),
+            Node(name: "flat", op: .flatten, inputs: ["d"], output: "f"),
+            Node(name: "soft", op: .softmax, inputs: ["f"], output: "out"),
+        ]
+        let g = makeGraph(input: [1, 3, 5], nodes: nodes, tensors: stt)
+        let (got, want) = try runBoth(g, batch: 2, seed: 3)
+        XCTAssertEqual(got.count, 2 * 12 * 15)
+        XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5)
+        // Each sample's probabilities sum to one.
+        XCTAssertEqual(got[0..<180].reduce(0, +), 1, accuracy: 1e-4)
+    }
+}
