@@ -1,0 +1,53 @@
+# wino: build, run, test. `make run` and `make test` do all set-up on a fresh machine.
+# CPU-specific flags live here, never in Package.swift (the library must stay usable
+# as a dependency). They are chosen from what this machine's CPU supports.
+
+SWIFT        ?= swift
+FUZZ_SECONDS ?= 60
+CPU_FLAGS    := $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then \
+                    echo "-Xswiftc -target-cpu -Xswiftc skylake-avx512 -Xcc -march=skylake-avx512"; \
+                  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then \
+                    echo "-Xswiftc -target-cpu -Xswiftc haswell -Xcc -march=haswell"; fi)
+RELEASE      := -c release $(CPU_FLAGS)
+IMAGE        ?= Models/fmnist/samples/ankle-boot.pgm
+MODEL        ?= Models/fmnist/fmnist.swz
+
+.PHONY: all deps build run test test-debug test-release fuzz model clean
+
+all: build
+
+# System packages the build needs (zlib headers); installed only when missing.
+deps:
+	@dpkg -s zlib1g-dev >/dev/null 2>&1 || { \
+	  echo "installing zlib1g-dev"; \
+	  (apt-get update -qq && apt-get install -y -qq zlib1g-dev) >/dev/null; }
+
+build: deps
+	$(SWIFT) build $(RELEASE) --product wino-infer
+
+# Classify a shipped image with the shipped model.
+run: build
+	$$($(SWIFT) build $(RELEASE) --show-bin-path)/wino-infer $(IMAGE) $(MODEL)
+
+# All tests: debug and release builds (optimizer-only bugs in pointer code are real),
+# then a bounded fuzz run of the model reader.
+test: deps test-debug test-release fuzz
+
+test-debug:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-release:
+	$(SWIFT) build $(RELEASE) -Xswiftc -enable-testing --build-tests
+	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing --skip-build
+
+fuzz: deps
+	bash Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+
+# Regenerate the shipped Fashion-MNIST model (trains with numpy; see Models/README.md).
+model: deps
+	python3 Models/scripts/train_fmnist.py
+	$(SWIFT) run $(RELEASE) wino-modelgen .cache/fmnist/model.json $(MODEL)
+
+clean:
+	rm -rf .build Tests/Fuzz/.build
