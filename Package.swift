@@ -8,6 +8,7 @@ let package = Package(
     name: "wino",
     products: [
         .library(name: "Wino", targets: ["WinoEngine"]),
+        .library(name: "WinoFormat", targets: ["WinoFormat"]),
         .executable(name: "wino-infer", targets: ["wino-infer"]),
     ],
     dependencies: [
@@ -17,8 +18,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .target(name: "WinoFormat", dependencies: ["CZlib"]),
-        .target(name: "WinoKernels"),
-        .target(name: "WinoEngine", dependencies: ["WinoFormat", "WinoKernels"]),
+        // Innermost micro-kernels: AVX-512 via function-level target attributes,
+        // chosen at run time, with a portable fallback. No flags needed.
+        .target(name: "CWinoKernels"),
+        .target(name: "WinoKernels", dependencies: ["CWinoKernels"]),
+        .target(name: "WinoEngine", dependencies: ["WinoFormat", "WinoKernels", "CWinoKernels"]),
         .target(name: "WinoReference", dependencies: ["WinoFormat", "WinoKernels"]),
         .executableTarget(name: "wino-infer", dependencies: [
             "WinoEngine",

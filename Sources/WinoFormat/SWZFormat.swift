@@ -49,6 +49,10 @@ public struct SWZLimits: Sendable, Equatable {
     /// Largest element count of any list in the graph section (labels, properties, inputs, attribute ints).
     public var maxListCount: Int = 1 << 24
 
+    /// Whether CRC-32s are checked. Turn off only to let a fuzzer reach the checks behind them;
+    /// every other check still runs, so the reader stays safe on any input.
+    public var verifyChecksums: Bool = true
+
     /// The default limits.
     public init() {}
 }

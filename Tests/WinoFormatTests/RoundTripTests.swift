@@ -129,3 +129,23 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(try SWZReader.inspect(b).minor, 7)
     }
 }
+
+/// Regenerates the fuzzer's seed corpus: `WINO_FUZZ_CORPUS=Tests/Fuzz/corpus swift test --filter FuzzSeeds`.
+final class FuzzSeeds: XCTestCase {
+    func testWriteSeeds() throws {
+        guard let dir = ProcessInfo.processInfo.environment["WINO_FUZZ_CORPUS"] else { return }
+        let g = Fixture.graph()
+        var small = g
+        small.metadata.labels = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
+        small.metadata.properties = ["k": "v"]
+        let gray = ModelGraph(metadata: ModelMetadata(name: "g", inputShape: [1, 4, 4], channelOrder: .gray),
+                              input: "x", output: "y", nodes: [
+                                  Node(name: "a", op: .relu, inputs: ["x"], output: "a"),
+                                  Node(name: "b", op: .add, inputs: ["a", "x"], output: "b"),
+                                  Node(name: "y", op: .concat, inputs: ["a", "b"], output: "y"),
+                              ], tensors: [])
+        for (name, graph, compress) in [("tiny-plain", small, false), ("tiny-zlib", small, true), ("gray", gray, true)] {
+            try SWZWriter.write(graph, to: "\(dir)/\(name).swz", compress: compress)
+        }
+    }
+}
