@@ -481,3 +481,25 @@ final class CorruptFileTests: XCTestCase {
         }
     }
 }
+
+final class ReaderOptionTests: XCTestCase {
+    func testChecksumsCanBeSkippedButNothingElse() throws {
+        var b = Fixture.file(compress: false)
+        let e = entries(b)["b1"]!
+        b[payload(b, e)] ^= 0x01  // still a finite float
+        b[H.reserved] = 0         // header untouched otherwise
+        var lax = SWZLimits(); lax.verifyChecksums = false
+        XCTAssertThrowsError(try SWZReader.decode(b))
+        XCTAssertNoThrow(try SWZReader.decode(b, limits: lax))
+        put32(&b, payload(b, e), 0x7F80_0000)
+        XCTAssertThrowsError(try SWZReader.decode(b, limits: lax)) { XCTAssertEqual(($0 as? FormatError)?.kind, .nonFinite) }
+    }
+
+    func testTighterLimits() {
+        var l = SWZLimits(); l.maxTensorRawBytes = 100
+        XCTAssertThrowsError(try SWZReader.decode(Fixture.file(), limits: l)) { e in
+            XCTAssertEqual((e as? FormatError)?.kind, .limitExceeded)
+            XCTAssertTrue((e as? FormatError)?.message.contains("tensor 'w1'") ?? false)
+        }
+    }
+}
