@@ -29,8 +29,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
-        .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference"]),
-        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat"]),
+        .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
+        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels"]),
     ],
     swiftLanguageModes: [.v5]
 )

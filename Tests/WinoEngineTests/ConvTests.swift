@@ -1,4 +1,5 @@
 // Convolutions (direct and Winograd) against the Double reference.
+import CWinoKernels
 import WinoEngine
 import WinoFormat
 import WinoKernels
@@ -116,6 +117,38 @@ final class ConvTests: XCTestCase {
                 } else {
                     assertInformative(want)
                     XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "\(tile) density \(density)")
+                }
+            }
+        }
+    }
+
+    /// Larger planes: several tile blocks (16 and 32 tiles), partial blocks, out-channel
+    /// chunks; both kernel implementations; any thread count gives the same bits.
+    func testBlockedKernelsOnLargerPlanes() throws {
+        for portable in [false, true] {
+            wk_force_portable(portable ? 1 : 0)
+            defer { wk_force_portable(0) }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0)] {
+                    var rng = SeededRNG(seed: UInt64(400 + i))
+                    let a = tile.alpha
+                    let u = rng.sparse(a * a * k * c, density: density)
+                    let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: u, rows: a * a * k, cols: c)) : .dense(u)
+                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+                    let pad = Int64(tile.r / 2)
+                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
+                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                             attributes: ["pads": .ints([pad, pad, pad, pad]), "relu": .int(1)])],
+                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, c], winograd: tile, data: data),
+                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let (got, want) = try runBoth(g, batch: 2, seed: 5, threads: 1)
+                    assertInformative(want)
+                    XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                             "\(tile) \(h)x\(w) portable=\(portable)")
+                    for t in [2, 3, 5] {
+                        let (other, _) = try runBoth(g, batch: 2, seed: 5, threads: t)
+                        XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "threads \(t)")
+                    }
                 }
             }
         }

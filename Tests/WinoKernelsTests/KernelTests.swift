@@ -113,3 +113,18 @@ final class ThreadPoolTests: XCTestCase {
         }
     }
 }
+
+import CWinoKernels
+
+final class CKernelTableTests: XCTestCase {
+    /// The C kernels' hard-coded B^T and A^T equal the generated exact matrices.
+    func testCTablesMatchWinogradMatrices() {
+        for tile in WinogradTile.allCases {
+            let a = tile.alpha, m = tile.m
+            let bt = UnsafeBufferPointer(start: wk_table(Int32(tile.rawValue), 0), count: a * a)
+            let at = UnsafeBufferPointer(start: wk_table(Int32(tile.rawValue), 1), count: m * a)
+            XCTAssertEqual(bt.map(Double.init), WinogradMatrices.bt(tile), "\(tile) B^T")
+            XCTAssertEqual(at.map(Double.init), WinogradMatrices.at(tile), "\(tile) A^T")
+        }
+    }
+}

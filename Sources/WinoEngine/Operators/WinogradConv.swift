@@ -1,13 +1,17 @@
 // Winograd convolution from Winograd-domain weights (dense or CSR), stride 1.
-// Legend: m output-tile edge, r kernel edge, alpha = m + r - 1, xi in 0..<alpha^2 a
-// Winograd position, T = tilesH * tilesW tiles per image (tilesH = ceil(OH / m)),
-// G groups, Cg = C/G, Kg = K/G, TB tiles per block.
-// Weights W[xi][k][c] ([alpha, alpha, K, Cg], rows (xi, k) of a (alpha^2 K) x Cg matrix).
-// Work item (n, g, tile block):
-//   V[xi][c][t] = (B^T d[c,t] B)[xi]          d = alpha x alpha input patch, 0 outside
-//   M[xi][k][t] = sum_c W[xi][g*Kg + k][c] * V[xi][c][t]
-//   y tile      = A^T M[k,t] A + bias[k] (ReLU if fused); parts beyond OH x OW dropped.
-// Items write disjoint outputs and sum in a fixed order: bit-identical for any thread count.
+// Legend: m output-tile edge, r kernel edge, alpha = m + r - 1, a2 = alpha^2
+// Winograd positions xi, T = tilesH * tilesW tiles per image (tilesH = ceil(OH / m)),
+// G groups, Cg = C/G, Kg = K/G, TB tiles per block (16 or 32).
+// Weights W[xi][k][c] ([alpha, alpha, K, Cg]: rows (xi, k) of an (a2 K) x Cg CSR matrix;
+// dense weights are stored as a CSR matrix holding every entry).
+// Work item (n, g, tile block, out-channel chunk), run by the C kernel wk_wino_block:
+//   V[xi][c][t] = (B^T d[c,t] B)[xi]               per thread, reused across a thread's
+//                                                  consecutive chunks of the same block
+//   M[xi][t]    = sum_c W[xi][g*Kg + k][c] V[xi][c][t]   one out-channel at a time (L1)
+//   y tile      = A^T M A + bias[k] (ReLU if fused); parts beyond OH x OW dropped.
+// Items write disjoint outputs; each sum runs in a fixed order: bit-identical results for
+// any thread count.
+import CWinoKernels
 import WinoFormat
 import WinoKernels
 
@@ -17,10 +21,14 @@ final class WinogradConvLayer: Layer {
     let op = OpKind.winogradConv
     let p: ConvParams
     let c: Int, h: Int, w: Int, oh: Int, ow: Int
-    let transform: WinogradTransform
-    let tilesH: Int, tilesW: Int
-    let tileBlock: Int
-    let weight: WeightMatrix      // (alpha^2 * K) x Cg
+    let variant: WinogradVariant
+    let geom: wk_wino_geom
+    let alpha: Int
+    let rowPtr: [Int32]
+    let colOff: [Int32]       // column index * TB
+    let values: AlignedBuffer
+    let nnz: Int
+    let storedDense: Bool
     let bias: [Float]
 
     init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?) {
@@ -29,78 +37,82 @@ final class WinogradConvLayer: Layer {
         c = input[0]; h = input[1]; w = input[2]
         let o = params.window.outputSize(h: h, w: w)
         oh = o.h; ow = o.w
-        let tile = WinogradTile(rawValue: Int(params.winograd!.rawValue))!
-        transform = WinogradTransform(tile)
-        tilesH = (oh + transform.m - 1) / transform.m
-        tilesW = (ow + transform.m - 1) / transform.m
-        tileBlock = min(32, tilesH * tilesW)
-        let a2 = transform.alpha * transform.alpha
-        self.weight = WeightMatrix(tensor: weight, rows: a2 * params.outChannels, cols: params.inChannels / params.groups)
+        variant = params.winograd!
+        alpha = variant.alpha
+        let m = variant.m, a2 = alpha * alpha
+        let cg = params.inChannels / params.groups
+        let tilesW = (ow + m - 1) / m, tiles = ((oh + m - 1) / m) * tilesW
+        // 32 tiles per block when the block's V stays within ~512 KiB (L2), else 16.
+        let tb = (tiles > 16 && a2 * cg * 32 * 4 <= 512 * 1024) ? 32 : 16
+        geom = wk_wino_geom(variant: Int32(variant.rawValue), C: Int32(cg), H: Int32(h), W: Int32(w),
+                            padT: Int32(params.window.padTop), padL: Int32(params.window.padLeft),
+                            OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb))
+        let csr: CSRMatrix
+        switch weight.data {
+        case .csr(let mtx):
+            csr = mtx
+            storedDense = false
+        case .dense(let v):
+            // Every entry kept (zeros too): the dense product in the same kernel.
+            let rows = a2 * params.outChannels
+            csr = CSRMatrix(rows: rows, cols: cg, rowPtr: (0...rows).map { Int32($0 * cg) },
+                            colIdx: (0..<(rows * cg)).map { Int32($0 % cg) }, values: v)
+            storedDense = true
+        }
+        rowPtr = csr.rowPtr
+        colOff = csr.colIdx.map { $0 * Int32(tb) }
+        values = AlignedBuffer(csr.values)
+        nnz = csr.nnz
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: params.outChannels)
     }
 
+    var density: Double { Double(nnz) / Double(alpha * alpha * p.outChannels * (p.inChannels / p.groups)) }
+
     var explanation: String {
-        "Winograd \(transform.tile) conv, groups \(p.groups), \(tilesH * tilesW) tiles in blocks of \(tileBlock), weights \(weight.storageDescription)"
+        let kind = storedDense ? "dense" : "CSR \(String(format1: density * 100))% dense"
+        let backend = wk_using_avx512() != 0 ? "AVX-512" : "portable"
+        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles in blocks of \(geom.TB), weights \(kind), \(backend) kernel"
     }
 
     func scratch(batch: Int) -> ScratchNeed {
-        let a2 = transform.alpha * transform.alpha
-        let cg = c / p.groups, kg = p.outChannels / p.groups
-        return ScratchNeed(perThread: a2 * (cg + kg) * tileBlock + a2 + transform.m * transform.m + 64, shared: 0)
+        var g = geom
+        return ScratchNeed(perThread: Int(wk_wino_scratch_floats(&g)), shared: 0)
     }
 
     func run(_ io: LayerIO, _ ctx: RunContext) {
         let G = p.groups, cg = c / G, kg = p.outChannels / G, K = p.outChannels
-        let alpha = transform.alpha, m = transform.m, a2 = alpha * alpha
-        let T = tilesH * tilesW, TB = tileBlock
+        let T = Int(geom.T), TB = Int(geom.TB)
         let blocks = (T + TB - 1) / TB
-        let (h, w, oh, ow, tilesW) = (self.h, self.w, self.oh, self.ow, self.tilesW)
-        let padTop = p.window.padTop, padLeft = p.window.padLeft
+        // Split out-channels when there are too few blocks to feed the threads.
+        let want = 4 * ctx.threads
+        let base = io.batch * G * blocks
+        let kchunks = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
+        let items = base * kchunks
+        let plane = h * w, oplane = oh * ow, a2 = alpha * alpha
         let x = io.inputs[0], y = io.output
-        let transform = self.transform, weight = self.weight, bias = self.bias, relu = p.relu
-        let c = self.c, scratch = ctx.scratch
-        parallelFor(ctx.pool, io.batch * G * blocks) { item, thread in
-            let n = item / (G * blocks), g = (item / blocks) % G, blk = item % blocks
-            let t0 = blk * TB, tb = min(TB, T - t0)
-            let v = scratch[thread]                 // [a2][cg][TB]
-            let mAcc = v + a2 * cg * TB             // [a2][kg][TB]
-            let patch = mAcc + a2 * kg * TB         // alpha x alpha
-            let yTile = patch + a2                  // m x m
-            // Input transform.
-            for ci in 0..<cg {
-                let src = x + (n * c + g * cg + ci) * h * w
-                for t in 0..<tb {
-                    let tile = t0 + t
-                    let iy0 = (tile / tilesW) * m - padTop, ix0 = (tile % tilesW) * m - padLeft
-                    for i in 0..<alpha {
-                        let iy = iy0 + i
-                        for j in 0..<alpha {
-                            let ix = ix0 + j
-                            patch[i * alpha + j] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? src[iy * w + ix] : 0
-                        }
-                    }
-                    transform.input(patch, ldd: alpha, v + ci * TB + t, vStride: cg * TB)
-                }
-            }
-            // One product per Winograd position.
-            for xi in 0..<a2 {
-                let row0 = xi * K + g * kg
-                weight.multiply(rows: row0..<(row0 + kg), b: v + xi * cg * TB, ldb: TB, n: tb,
-                                c: mAcc + xi * kg * TB, ldc: TB)
-            }
-            // Output transform, bias, ReLU.
-            for k in 0..<kg {
-                let gk = g * kg + k
-                let dst = y + (n * K + gk) * oh * ow
-                let b = bias[gk]
-                for t in 0..<tb {
-                    let tile = t0 + t
-                    transform.output(mAcc + k * TB + t, mStride: kg * TB, yTile)
-                    let oy0 = (tile / tilesW) * m, ox0 = (tile % tilesW) * m
-                    for i in 0..<min(m, oh - oy0) {
-                        for j in 0..<min(m, ow - ox0) {
-                            let value = yTile[i * m + j] + b
-                            dst[(oy0 + i) * ow + ox0 + j] = relu ? max(value, 0) : value
+        let scratch = ctx.scratch
+        // Which (n, g, block) each thread's V currently holds.
+        let held = UnsafeMutablePointer<Int>.allocate(capacity: ctx.threads)
+        held.initialize(repeating: -1, count: ctx.threads)
+        defer { held.deallocate() }
+        let c = self.c
+        rowPtr.withUnsafeBufferPointer { rp in
+            colOff.withUnsafeBufferPointer { cp in
+                bias.withUnsafeBufferPointer { bp in
+                    let rp = rp.baseAddress!, cp = cp.baseAddress!, bp = bp.baseAddress!
+                    let vals = values.pointer
+                    var geom = self.geom
+                    let relu: Int32 = p.relu ? 1 : 0
+                    withUnsafePointer(to: &geom) { gp in
+                        parallelFor(ctx.pool, items) { item, thread in
+                            let key = item / kchunks, chunk = item % kchunks
+                            let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
+                            let k0 = kg * chunk / kchunks, k1 = kg * (chunk + 1) / kchunks
+                            let fresh: Int32 = held[thread] == key ? 0 : 1
+                            held[thread] = key
+                            wk_wino_block(gp, x + (n * c + g * cg) * plane, Int32(blk * TB),
+                                          rp, cp, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
+                                          bp + g * kg, relu, y + (n * K + g * kg) * oplane, scratch[thread], fresh)
                         }
                     }
                 }

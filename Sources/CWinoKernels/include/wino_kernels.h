@@ -1,0 +1,52 @@
+// Innermost micro-kernels of wino, in C so that they can be compiled for
+// AVX-512 with function-level target attributes and chosen at run time by CPU
+// detection: a plain `swift build` (no flags) still gets the fast code.
+// Everything around them (planning, threading, layout) is Swift.
+#ifndef WINO_KERNELS_H
+#define WINO_KERNELS_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Geometry of one group of a stride-1 Winograd convolution, for one image.
+typedef struct {
+    int variant;        ///< 1 = F(2x2,3x3), 2 = F(4x4,3x3), 3 = F(4x4,5x5)
+    int C;              ///< input channels of the group
+    int H, W;           ///< input plane size
+    int padT, padL;     ///< top and left zero padding
+    int OH, OW;         ///< output plane size
+    int tilesW;         ///< tiles per output row (ceil(OW / m))
+    int T;              ///< tiles per image (tilesH * tilesW)
+    int TB;             ///< tiles per block: 16 or 32
+} wk_wino_geom;
+
+/// Computes out-channels k0..<k1 of the group for tiles t0 ..< min(t0 + TB, T):
+/// input transform of the block into V = scratch[a2][C][TB] (skipped when
+/// `transform_input` is 0: V already holds this block), then per k the sparse
+/// products of all alpha^2 positions into an L1-resident [a2][TB] scratch, the
+/// output transform, bias, optional ReLU and the store into y[k][OH][OW].
+/// CSR row (xi, k) is `row_stride * xi + row_base + k`; col_off[e] = c * TB.
+void wk_wino_block(const wk_wino_geom *g, const float *x, int t0,
+                   const int32_t *row_ptr, const int32_t *col_off, const float *values,
+                   int row_stride, int row_base, int k0, int k1,
+                   const float *bias, int relu, float *y, float *scratch, int transform_input);
+
+/// Floats of scratch `wk_wino_block` needs.
+long wk_wino_scratch_floats(const wk_wino_geom *g);
+
+/// 1 when the AVX-512 kernels are in use, 0 for the portable ones.
+int wk_using_avx512(void);
+
+/// Forces the portable kernels (1) or restores CPU detection (0). For tests.
+void wk_force_portable(int on);
+
+/// The B^T (which = 0, alpha x alpha) or A^T (which = 1, m x alpha) table the
+/// kernels use for a variant, row-major, so tests can check it against the spec.
+const float *wk_table(int variant, int which);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
