@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Wino", targets: ["WinoEngine"]),
         .library(name: "WinoFormat", targets: ["WinoFormat"]),
         .executable(name: "wino-infer", targets: ["wino-infer"]),
+        .executable(name: "wino-bench", targets: ["wino-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +27,10 @@ let package = Package(
         .target(name: "WinoReference", dependencies: ["WinoFormat", "WinoKernels"]),
         .executableTarget(name: "wino-infer", dependencies: [
             "WinoEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "wino-bench", dependencies: [
+            "WinoEngine", "WinoFormat", "WinoKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),

@@ -244,6 +244,8 @@ public enum ChannelOrder: UInt8, Sendable, CaseIterable {
     case bgr = 1
     /// One gray channel.
     case gray = 2
+    /// Not an image: the input is a tensor of any channel count, fed as is (no preprocessing).
+    case tensor = 3
 }
 
 /// What the model's input means and how its output is labelled.

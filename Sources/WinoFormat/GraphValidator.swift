@@ -89,9 +89,8 @@ public enum GraphValidator {
     }
 
     static func validateMetadata(_ m: ModelMetadata) throws {
-        guard m.inputShape.count == 3, m.inputShape.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }),
-              m.inputShape[0] <= 64 else {
-            throw FormatError(.badMetadata, "input shape \(m.inputShape) must be [C, H, W] with 1 <= C <= 64 and 1 <= H, W <= 65536")
+        guard m.inputShape.count == 3, m.inputShape.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
+            throw FormatError(.badMetadata, "input shape \(m.inputShape) must be [C, H, W] with 1 <= C, H, W <= 65536")
         }
         let c = m.inputShape[0]
         guard m.mean.count == c, m.scale.count == c else {
@@ -106,6 +105,7 @@ public enum GraphValidator {
         switch m.channelOrder {
         case .gray: guard c == 1 else { throw FormatError(.badMetadata, "gray channel order needs 1 input channel, not \(c)") }
         case .rgb, .bgr: guard c == 3 else { throw FormatError(.badMetadata, "\(m.channelOrder) channel order needs 3 input channels, not \(c)") }
+        case .tensor: break
         }
     }
 

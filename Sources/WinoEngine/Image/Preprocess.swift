@@ -36,6 +36,9 @@ public enum Preprocess {
         guard (1...maxDim).contains(H), (1...maxDim).contains(W), H * W <= PPMDecoder.maxPixels else {
             throw ImageError("model input size \(H)x\(W) is not a supported image size")
         }
+        guard metadata.channelOrder != .tensor else {
+            throw ImageError("the model's input is a \(C)-channel tensor, not an image: feed it with Model.predict")
+        }
         let expected = metadata.channelOrder == .gray ? 1 : 3
         guard C == expected else {
             throw ImageError("model input has \(C) channels but its channel order "

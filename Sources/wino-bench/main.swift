@@ -1,0 +1,226 @@
+// wino-bench: effective GFLOP/s of the sparse Winograd path against baselines
+// measured in the same run (our dense path, onnxruntime).
+import ArgumentParser
+import Foundation
+import WinoEngine
+import WinoFormat
+
+struct WinoBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wino-bench",
+        abstract: "Benchmarks of wino's convolution backends against baselines measured in the same run.",
+        subcommands: [Layers.self, ModelBench.self])
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case md, csv, json }
+
+/// Timing statistics of repeated runs, in milliseconds.
+struct Stats: Codable {
+    var median: Double, min: Double, max: Double
+    init(median: Double, min: Double, max: Double) { self.median = median; self.min = min; self.max = max }
+    init(_ samples: [Double]) {
+        let s = samples.sorted()
+        median = s[s.count / 2]; min = s.first!; max = s.last!
+    }
+}
+
+/// Runs `body` `warmup` times, then until `reps` samples and at least `minSeconds` are collected.
+func measure(reps: Int, minSeconds: Double = 0.2, warmup: Int = 2, _ body: () throws -> Void) rethrows -> Stats {
+    for _ in 0..<warmup { try body() }
+    var samples = [Double]()
+    let start = Date()
+    while samples.count < reps || (Date().timeIntervalSince(start) < minSeconds && samples.count < 1000) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    return Stats(samples)
+}
+
+/// Runs scripts/ort_bench.py with a JSON request; returns results by id (empty if unavailable).
+func onnxruntime(_ request: [String: Any]) -> [String: Stats] {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/ort_bench.py").path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script]
+    let input = Pipe(), output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    do { try p.run() } catch {
+        FileHandle.standardError.write(Data("onnxruntime baseline unavailable: \(error)\n".utf8))
+        return [:]
+    }
+    input.fileHandleForWriting.write(try! JSONSerialization.data(withJSONObject: request))
+    try? input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    struct Result: Decodable { var id: String; var median_ms: Double; var min_ms: Double; var max_ms: Double }
+    var out = [String: Stats]()
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        guard let r = try? JSONDecoder().decode(Result.self, from: Data(line.utf8)) else { continue }
+        out[r.id] = Stats(median: r.median_ms, min: r.min_ms, max: r.max_ms)
+    }
+    if p.terminationStatus != 0 {
+        FileHandle.standardError.write(Data("onnxruntime baseline failed (pip install onnx onnxruntime?)\n".utf8))
+    }
+    return out
+}
+
+/// One result row.
+struct Row: Codable {
+    var layer: String
+    var batch: Int
+    var threads: Int
+    var density: Double
+    var median_ms: Double
+    var min_ms: Double
+    var max_ms: Double
+    var effective_gflops: Double
+    var dense_winograd_ms: Double?
+    var dense_winograd_ratio: Double?
+    var direct_ms: Double?
+    var direct_ratio: Double?
+    var onnxruntime_ms: Double?
+    var onnxruntime_ratio: Double?
+}
+
+func printRows(_ rows: [Row], format: OutputFormat) {
+    func f(_ x: Double?, _ digits: Int = 2) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "-" }
+    switch format {
+    case .json:
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try! enc.encode(rows), as: UTF8.self))
+    case .csv:
+        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio")
+        for r in rows {
+            print([r.layer, "\(r.batch)", "\(r.threads)", "\(r.density)", f(r.median_ms, 4), f(r.min_ms, 4), f(r.max_ms, 4),
+                   f(r.effective_gflops, 1), f(r.dense_winograd_ms, 4), f(r.dense_winograd_ratio), f(r.direct_ms, 4),
+                   f(r.direct_ratio), f(r.onnxruntime_ms, 4), f(r.onnxruntime_ratio)].joined(separator: ","))
+        }
+    case .md:
+        print("| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs own direct | vs onnxruntime |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows {
+            print("| \(r.layer) | \(r.batch) | \(r.threads) | \(r.density) | \(f(r.median_ms, 3)) (\(f(r.min_ms, 3))-\(f(r.max_ms, 3))) | \(f(r.effective_gflops, 0)) | \(f(r.dense_winograd_ratio))x | \(f(r.direct_ratio))x | \(f(r.onnxruntime_ratio))x |")
+        }
+    }
+}
+
+struct Layers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Per-layer convolution benchmarks (AlexNet conv2-5, VGG16 conv1_2-conv5_1).")
+
+    @Option(help: "Comma-separated layer names (default: all). Known: \(ConvShape.all.map(\.name).joined(separator: ", ")).")
+    var layers: String?
+    @Option(help: "Comma-separated Winograd-domain densities.")
+    var densities = "1.0,0.3,0.1,0.05"
+    @Option(help: "Comma-separated thread counts.")
+    var threads = "1,2"
+    @Option(help: "Comma-separated batch sizes.")
+    var batches = "1,8"
+    @Option(help: "Minimum repetitions per measurement.")
+    var reps = 10
+    @Option(help: "Tile for 3x3 layers: F2 or F4.")
+    var tile = "F4"
+    @Flag(help: "Also time our direct (im2col) convolution.")
+    var direct = false
+    @Flag(help: "Skip the onnxruntime baseline.")
+    var noOnnxruntime = false
+    @Option(help: "Output format: md, csv or json.")
+    var format: OutputFormat = .md
+
+    func run() throws {
+        let names = layers.map { Set($0.split(separator: ",").map(String.init)) }
+        let shapes = ConvShape.all.filter { names?.contains($0.name) ?? true }
+        guard !shapes.isEmpty else { throw ValidationError("no known layer selected") }
+        let dens = densities.split(separator: ",").compactMap { Double($0) }
+        let ths = threads.split(separator: ",").compactMap { Int($0) }
+        let bs = batches.split(separator: ",").compactMap { Int($0) }
+
+        var ort = [String: Stats]()
+        if !noOnnxruntime {
+            var cases = [[String: Any]]()
+            for s in shapes { for b in bs { for t in ths {
+                cases.append(["id": "\(s.name)/\(b)/\(t)", "c": s.c, "k": s.k, "h": s.h, "w": s.w, "r": s.r,
+                              "pad": s.pad, "groups": s.groups, "batch": b, "threads": t, "reps": reps])
+            } } }
+            ort = onnxruntime(["mode": "conv", "cases": cases])
+        }
+
+        var rows = [Row]()
+        for s in shapes {
+            let variant: WinogradVariant = s.r == 5 ? .f4x4_5x5 : (tile == "F2" ? .f2x2_3x3 : .f4x4_3x3)
+            var weights = [Double: (spatial: [Float], winograd: [Float])]()
+            for d in dens + [1.0] where weights[d] == nil { weights[d] = prunedWinogradWeights(s, tile: variant, density: d, seed: 42) }
+            for b in bs {
+                var rngState = SplitMix(state: 7)
+                let x = (0..<(b * s.c * s.h * s.w)).map { _ in Float.random(in: -1...1, using: &rngState) }
+                for t in ths {
+                    func time(_ g: ModelGraph) throws -> Stats {
+                        let m = try Model(graph: g, options: .init(threads: t))
+                        return try measure(reps: reps) { _ = try m.predict(x, batch: b) }
+                    }
+                    let dense = try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false))
+                    let dir = direct ? try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: true)) : nil
+                    let o = ort["\(s.name)/\(b)/\(t)"]
+                    for d in dens {
+                        let st = d == 1.0 ? dense : try time(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))
+                        rows.append(Row(layer: s.name, batch: b, threads: t, density: d, median_ms: st.median, min_ms: st.min,
+                                        max_ms: st.max, effective_gflops: s.flopsPerImage * Double(b) / (st.median * 1e6),
+                                        dense_winograd_ms: dense.median, dense_winograd_ratio: dense.median / st.median,
+                                        direct_ms: dir?.median, direct_ratio: dir.map { $0.median / st.median },
+                                        onnxruntime_ms: o?.median, onnxruntime_ratio: o.map { $0.median / st.median }))
+                        if format == .md {
+                            FileHandle.standardError.write(Data(String(format: "%@ b%d t%d d%.2f: %.3f ms, %.0f GFLOP/s\n",
+                                s.name, b, t, d, st.median, rows.last!.effective_gflops).utf8))
+                        }
+                    }
+                }
+            }
+        }
+        printRows(rows, format: format)
+    }
+}
+
+struct ModelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "model",
+        abstract: "Whole-model images/s and per-layer times, optionally against onnxruntime on the equivalent ONNX model.")
+    @Argument(help: "Model file (.swz).")
+    var model: String
+    @Option(help: "Equivalent ONNX model for the onnxruntime baseline.")
+    var onnx: String?
+    @Option(help: "Batch size.")
+    var batch = 1
+    @Option(help: "Threads.")
+    var threads = 1
+    @Option(help: "Minimum repetitions.")
+    var reps = 10
+
+    func run() throws {
+        let m = try Model(contentsOf: model, options: .init(threads: threads))
+        var rng = SplitMix(state: 3)
+        let x = (0..<(batch * m.inputShape.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) }
+        let st = try measure(reps: reps) { _ = try m.predict(x, batch: batch) }
+        var perLayer = [String: [Double]]()
+        var order = [String]()
+        for _ in 0..<max(3, reps / 2) {
+            for t in try m.predictWithTimings(x, batch: batch).timings {
+                if perLayer[t.name] == nil { order.append(t.name) }
+                perLayer[t.name, default: []].append(t.seconds * 1000)
+            }
+        }
+        print("model \(model): batch \(batch), threads \(threads)")
+        print(String(format: "wino:        median %.3f ms (%.3f-%.3f), %.1f images/s", st.median, st.min, st.max, Double(batch) * 1000 / st.median))
+        if let onnx = onnx {
+            let r = onnxruntime(["mode": "model", "path": onnx, "shape": [batch] + m.inputShape, "threads": threads, "reps": reps, "id": "m"])
+            if let o = r["m"] {
+                print(String(format: "onnxruntime: median %.3f ms, %.1f images/s; wino is %.2fx faster", o.median, Double(batch) * 1000 / o.median, o.median / st.median))
+            }
+        }
+        print("per layer (median ms):")
+        for name in order { print(String(format: "  %-20@ %8.3f", name as NSString, Stats(perLayer[name]!).median)) }
+    }
+}
+
+WinoBench.main()
