@@ -13,8 +13,9 @@
 // entries runs in a fixed order (4 partial sums by entry index mod 4, or 2 per
 // vector when TB = 32), so results do not depend on the thread count.
 //
-// Two implementations: AVX-512 (function-level target attributes, chosen at run
-// time) and portable C. They may differ in the last bits; each is deterministic.
+// Three implementations: AVX-512 and AVX2 (one width-generic body, winograd_simd.h,
+// compiled with function-level target attributes and chosen at run time) and portable
+// C. They may differ in the last bits; each is deterministic.
 #include "wino_kernels.h"
 #include <string.h>
 
@@ -73,21 +74,31 @@ long wk_wino_scratch_floats(const wk_wino_geom *g) {
 }
 
 // ---------------------------------------------------------------- dispatch
-static int force_portable = 0;
-static int cpu_avx512 = -1;
+static int isa_limit = 2;
+static int cpu_isa = -1;
 
-void wk_force_portable(int on) { force_portable = on; }
+void wk_limit_isa(int max_isa) { isa_limit = max_isa < 0 ? 0 : max_isa; }
 
-int wk_using_avx512(void) {
+int wk_isa(void) {
+    if (cpu_isa < 0) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (cpu_avx512 < 0) {
         __builtin_cpu_init();
-        cpu_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cpu_avx512 && !force_portable;
+        if (__builtin_cpu_supports("avx512f")) cpu_isa = 2;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) cpu_isa = 1;
+        else cpu_isa = 0;
 #else
-    return 0;
+        cpu_isa = 0;
 #endif
+    }
+    return cpu_isa < isa_limit ? cpu_isa : isa_limit;
+}
+
+const char *wk_isa_name(void) {
+    switch (wk_isa()) {
+    case 2: return "AVX-512";
+    case 1: return "AVX2";
+    default: return "portable";
+    }
 }
 
 // ---------------------------------------------------------------- portable
@@ -158,236 +169,93 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0,
     }
 }
 
-// ---------------------------------------------------------------- AVX-512
+// ---------------------------------------------------------------- SIMD
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define AVX512 __attribute__((target("avx512f,avx512dq,fma,avx2")))
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512dq,fma,avx2")))
-typedef __m512 vf;
+#define WK_X86 1
 
-// 1-D transforms over vectors: in[k * is] -> out[i * os].
-AVX512_INLINE void bt1d_2(const vf *d, int is, vf *v, int os) {
-    vf d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is];
-    v[0] = _mm512_sub_ps(d0, d2);
-    v[os] = _mm512_add_ps(d1, d2);
-    v[2 * os] = _mm512_sub_ps(d2, d1);
-    v[3 * os] = _mm512_sub_ps(d1, d3);
-}
-AVX512_INLINE void at1d_2(const vf *m, int is, vf *y, int os) {
-    vf m0 = m[0], m1 = m[is], m2 = m[2 * is], m3 = m[3 * is];
-    y[0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-    y[os] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-}
-AVX512_INLINE void bt1d_4(const vf *d, int is, vf *v, int os) {
-    vf d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is], d4 = d[4 * is], d5 = d[5 * is];
-    const vf c4 = _mm512_set1_ps(4), c5 = _mm512_set1_ps(5), c2 = _mm512_set1_ps(2);
-    v[0] = _mm512_add_ps(_mm512_fnmadd_ps(d2, c5, _mm512_mul_ps(d0, c4)), d4);        // 4d0 - 5d2 + d4
-    v[os] = _mm512_fnmadd_ps(_mm512_add_ps(d1, d2), c4, _mm512_add_ps(d3, d4));      // -4(d1+d2) + d3+d4
-    v[2 * os] = _mm512_fmadd_ps(_mm512_sub_ps(d1, d2), c4, _mm512_sub_ps(d4, d3));   // 4(d1-d2) + d4-d3
-    vf t5 = _mm512_sub_ps(d3, d1), t6 = _mm512_sub_ps(d4, d2);
-    v[3 * os] = _mm512_fmadd_ps(t5, c2, t6);                                         // 2(d3-d1) + d4-d2
-    v[4 * os] = _mm512_fnmadd_ps(t5, c2, t6);                                        // 2(d1-d3) + d4-d2
-    v[5 * os] = _mm512_add_ps(_mm512_fnmadd_ps(d3, c5, _mm512_mul_ps(d1, c4)), d5);  // 4d1 - 5d3 + d5
-}
-AVX512_INLINE void at1d_4(const vf *m, int is, vf *y, int os) {
-    vf m0 = m[0], m1 = m[is], m2 = m[2 * is], m3 = m[3 * is], m4 = m[4 * is], m5 = m[5 * is];
-    vf s12 = _mm512_add_ps(m1, m2), d12 = _mm512_sub_ps(m1, m2);
-    vf s34 = _mm512_add_ps(m3, m4), d34 = _mm512_sub_ps(m3, m4);
-    y[0] = _mm512_add_ps(_mm512_add_ps(m0, s12), s34);
-    y[os] = _mm512_fmadd_ps(d34, _mm512_set1_ps(2), d12);
-    y[2 * os] = _mm512_fmadd_ps(s34, _mm512_set1_ps(4), s12);
-    y[3 * os] = _mm512_add_ps(_mm512_fmadd_ps(d34, _mm512_set1_ps(8), d12), m5);
-}
-// F(4x4,5x5): table driven; loops have constant bounds, so the compiler unrolls
-// them and drops the zero coefficients.
-AVX512_INLINE void bt1d_5(const vf *d, int is, vf *v, int os) {
-    for (int i = 0; i < 8; i++) {
-        vf s = _mm512_setzero_ps();
-        for (int k = 0; k < 8; k++)
-            if (BT5[i * 8 + k] != 0) s = _mm512_fmadd_ps(d[k * is], _mm512_set1_ps(BT5[i * 8 + k]), s);
-        v[i * os] = s;
-    }
-}
-AVX512_INLINE void at1d_5(const vf *m, int is, vf *y, int os) {
-    for (int i = 0; i < 4; i++) {
-        vf s = _mm512_setzero_ps();
-        for (int k = 0; k < 8; k++)
-            if (AT5[i * 8 + k] != 0) s = _mm512_fmadd_ps(m[k * is], _mm512_set1_ps(AT5[i * 8 + k]), s);
-        y[i * os] = s;
-    }
-}
+// AVX-512: 16 tiles per vector, masked gathers and scatters.
+#define SFX avx512
+#define VW 16
+#define VT __m512
+#define ATTR __attribute__((target("avx512f,fma,avx2")))
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOAD(p) _mm512_load_ps(p)
+#define V_STORE(p, v) _mm512_store_ps((p), (v))
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_MAX _mm512_max_ps
+#define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
+#define GATHER(src, idx, ok)                                                                          \
+    _mm512_mask_i32gather_ps(_mm512_setzero_ps(),                                                     \
+                             _mm512_cmpneq_epi32_mask(_mm512_load_si512((const void *)(ok)), _mm512_setzero_si512()), \
+                             _mm512_load_si512((const void *)(idx)), (src), 4)
+#define STORE_LANES(dst, idx, ok, v)                                                                  \
+    _mm512_mask_i32scatter_ps((dst),                                                                  \
+                              _mm512_cmpneq_epi32_mask(_mm512_load_si512((const void *)(ok)), _mm512_setzero_si512()), \
+                              _mm512_load_si512((const void *)(idx)), (v), 4)
+#include "winograd_simd.h"
+#undef SFX
+#undef VW
+#undef VT
+#undef ATTR
+#undef V_ZERO
+#undef V_SET1
+#undef V_LOAD
+#undef V_STORE
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_MAX
+#undef V_FMA
+#undef V_FNMA
+#undef GATHER
+#undef STORE_LANES
 
-// 2-D input transform of a x a vectors d -> v (v[xi]); a and the 1-D kernels are constants after inlining.
-#define DEFINE_TRANSFORMS(N, A, MM)                                                     \
-    AVX512_INLINE void bt2d_##N(const vf *d, vf *v) {                                    \
-        vf t[A * A];                                                                     \
-        for (int j = 0; j < A; j++) bt1d_##N(d + j, A, t + j, A);                        \
-        for (int i = 0; i < A; i++) bt1d_##N(t + i * A, 1, v + i * A, 1);                \
-    }                                                                                    \
-    AVX512_INLINE void at2d_##N(const vf *m, vf *y) {                                    \
-        vf t[MM * A];                                                                    \
-        for (int j = 0; j < A; j++) at1d_##N(m + j, A, t + j, A);                        \
-        for (int i = 0; i < MM; i++) at1d_##N(t + i * A, 1, y + i * MM, 1);              \
-    }
-DEFINE_TRANSFORMS(2, 4, 2)
-DEFINE_TRANSFORMS(4, 6, 4)
-DEFINE_TRANSFORMS(5, 8, 4)
-
-// Input transform of one 16-tile vector group for all channels.
-// Lane l holds tile t0 + l; lanes >= live are zero.
-#define DEFINE_INPUT(N, A, MM)                                                                       \
-    AVX512 static void input_##N(const wk_wino_geom *g, const float *x, int t0, int live, float *V, int lane0) { \
-        int iy0[16], ix0[16];                                                                        \
-        for (int l = 0; l < 16; l++) {                                                               \
-            int tile = t0 + (l < live ? l : 0);                                                      \
-            iy0[l] = (tile / g->tilesW) * MM - g->padT;                                              \
-            ix0[l] = (tile % g->tilesW) * MM - g->padL;                                              \
-        }                                                                                            \
-        const __m512i vy = _mm512_loadu_si512(iy0), vx = _mm512_loadu_si512(ix0);                    \
-        const __mmask16 live_mask = (__mmask16)((1u << live) - 1u);                                  \
-        __m512i idx[A * A];                                                                          \
-        __mmask16 msk[A * A];                                                                        \
-        const __m512i vH = _mm512_set1_epi32(g->H), vW = _mm512_set1_epi32(g->W);                    \
-        for (int i = 0; i < A; i++) {                                                                \
-            __m512i iy = _mm512_add_epi32(vy, _mm512_set1_epi32(i));                                 \
-            __mmask16 my = live_mask & _mm512_cmpge_epi32_mask(iy, _mm512_setzero_si512())           \
-                           & _mm512_cmplt_epi32_mask(iy, vH);                                        \
-            __m512i rowoff = _mm512_mullo_epi32(iy, vW);                                             \
-            for (int j = 0; j < A; j++) {                                                            \
-                __m512i ix = _mm512_add_epi32(vx, _mm512_set1_epi32(j));                             \
-                msk[i * A + j] = my & _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512())            \
-                                 & _mm512_cmplt_epi32_mask(ix, vW);                                  \
-                idx[i * A + j] = _mm512_add_epi32(rowoff, ix);                                       \
-            }                                                                                        \
-        }                                                                                            \
-        const long plane = (long)g->H * g->W, cstride = g->TB, xistride = (long)g->C * g->TB;        \
-        for (int c = 0; c < g->C; c++) {                                                             \
-            const float *src = x + c * plane;                                                        \
-            vf d[A * A], v[A * A];                                                                   \
-            for (int e = 0; e < A * A; e++)                                                          \
-                d[e] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), msk[e], idx[e], src, 4);        \
-            bt2d_##N(d, v);                                                                          \
-            float *dst = V + c * cstride + lane0;                                                    \
-            for (int e = 0; e < A * A; e++) _mm512_store_ps(dst + e * xistride, v[e]);               \
-        }                                                                                            \
-    }
-DEFINE_INPUT(2, 4, 2)
-DEFINE_INPUT(4, 6, 4)
-DEFINE_INPUT(5, 8, 4)
-
-// Output transform of one 16-tile vector group for out-channel k: M -> y plane.
-#define DEFINE_OUTPUT(N, A, MM)                                                                      \
-    AVX512 static void output_##N(const wk_wino_geom *g, const float *M, int lane0, int t0, int live, \
-                                  float b, int relu, float *dst) {                                   \
-        int oy0[16], ox0[16];                                                                        \
-        for (int l = 0; l < 16; l++) {                                                               \
-            int tile = t0 + (l < live ? l : 0);                                                      \
-            oy0[l] = (tile / g->tilesW) * MM;                                                        \
-            ox0[l] = (tile % g->tilesW) * MM;                                                        \
-        }                                                                                            \
-        const __m512i vy = _mm512_loadu_si512(oy0), vx = _mm512_loadu_si512(ox0);                    \
-        const __mmask16 live_mask = (__mmask16)((1u << live) - 1u);                                  \
-        const __m512i vH = _mm512_set1_epi32(g->OH), vW = _mm512_set1_epi32(g->OW);                  \
-        vf m[A * A], yv[MM * MM];                                                                    \
-        for (int e = 0; e < A * A; e++) m[e] = _mm512_load_ps(M + e * g->TB + lane0);                \
-        at2d_##N(m, yv);                                                                             \
-        const vf vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();                                 \
-        for (int i = 0; i < MM; i++) {                                                               \
-            __m512i oy = _mm512_add_epi32(vy, _mm512_set1_epi32(i));                                 \
-            __mmask16 my = live_mask & _mm512_cmplt_epi32_mask(oy, vH);                              \
-            __m512i rowoff = _mm512_mullo_epi32(oy, vW);                                             \
-            for (int j = 0; j < MM; j++) {                                                           \
-                __m512i ox = _mm512_add_epi32(vx, _mm512_set1_epi32(j));                             \
-                __mmask16 mk = my & _mm512_cmplt_epi32_mask(ox, vW);                                 \
-                vf val = _mm512_add_ps(yv[i * MM + j], vb);                                          \
-                if (relu) val = _mm512_max_ps(val, zero);                                            \
-                _mm512_mask_i32scatter_ps(dst, mk, _mm512_add_epi32(rowoff, ox), val, 4);            \
-            }                                                                                        \
-        }                                                                                            \
-    }
-DEFINE_OUTPUT(2, 4, 2)
-DEFINE_OUTPUT(4, 6, 4)
-DEFINE_OUTPUT(5, 8, 4)
-
-// M[xi][0..TB) = sum over row (xi, k) of w * V[xi][c] for every xi.
-AVX512 static void products(const float *V, long xistride, int a2, int TB,
-                            const int32_t *row_ptr, const int32_t *col_off, const float *values,
-                            long row_stride, long row, float *M) {
-    for (int xi = 0; xi < a2; xi++, row += row_stride) {
-        const float *Vx = V + xi * xistride;
-        int e = row_ptr[row];
-        const int e1 = row_ptr[row + 1];
-        if (TB == 16) {
-            vf s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            for (; e + 4 <= e1; e += 4) {
-                s0 = _mm512_fmadd_ps(_mm512_set1_ps(values[e]), _mm512_load_ps(Vx + col_off[e]), s0);
-                s1 = _mm512_fmadd_ps(_mm512_set1_ps(values[e + 1]), _mm512_load_ps(Vx + col_off[e + 1]), s1);
-                s2 = _mm512_fmadd_ps(_mm512_set1_ps(values[e + 2]), _mm512_load_ps(Vx + col_off[e + 2]), s2);
-                s3 = _mm512_fmadd_ps(_mm512_set1_ps(values[e + 3]), _mm512_load_ps(Vx + col_off[e + 3]), s3);
-            }
-            for (; e < e1; e++)
-                s0 = _mm512_fmadd_ps(_mm512_set1_ps(values[e]), _mm512_load_ps(Vx + col_off[e]), s0);
-            _mm512_store_ps(M + xi * 16, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-        } else { // TB == 32
-            vf a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
-            for (; e + 2 <= e1; e += 2) {
-                const float *p = Vx + col_off[e], *q = Vx + col_off[e + 1];
-                const vf w = _mm512_set1_ps(values[e]), u = _mm512_set1_ps(values[e + 1]);
-                a0 = _mm512_fmadd_ps(w, _mm512_load_ps(p), a0);
-                a1 = _mm512_fmadd_ps(w, _mm512_load_ps(p + 16), a1);
-                b0 = _mm512_fmadd_ps(u, _mm512_load_ps(q), b0);
-                b1 = _mm512_fmadd_ps(u, _mm512_load_ps(q + 16), b1);
-            }
-            if (e < e1) {
-                const float *p = Vx + col_off[e];
-                const vf w = _mm512_set1_ps(values[e]);
-                a0 = _mm512_fmadd_ps(w, _mm512_load_ps(p), a0);
-                a1 = _mm512_fmadd_ps(w, _mm512_load_ps(p + 16), a1);
-            }
-            _mm512_store_ps(M + xi * 32, _mm512_add_ps(a0, b0));
-            _mm512_store_ps(M + xi * 32 + 16, _mm512_add_ps(a1, b1));
-        }
-    }
-}
-
-AVX512 static void block_avx512(const wk_wino_geom *g, const float *x, int t0,
-                                const int32_t *row_ptr, const int32_t *col_off, const float *values,
-                                int row_stride, int row_base, int k0, int k1,
-                                const float *bias, int relu, float *y, float *scratch, int transform_input) {
-    const int v = g->variant, a = var_a(v), a2 = a * a, TB = g->TB;
-    const int tb = (g->T - t0) < TB ? (g->T - t0) : TB;
-    float *V = scratch, *M = scratch + (long)a2 * g->C * TB;
-    const long xistride = (long)g->C * TB, plane = (long)g->OH * g->OW;
-    if (transform_input) {
-        for (int lane0 = 0; lane0 < TB; lane0 += 16) {
-            int live = tb - lane0;
-            live = live < 0 ? 0 : (live > 16 ? 16 : live);
-            if (v == 1) input_2(g, x, t0 + lane0, live, V, lane0);
-            else if (v == 2) input_4(g, x, t0 + lane0, live, V, lane0);
-            else input_5(g, x, t0 + lane0, live, V, lane0);
-        }
-    }
-    for (int k = k0; k < k1; k++) {
-        products(V, xistride, a2, TB, row_ptr, col_off, values, row_stride, (long)row_base + k, M);
-        for (int lane0 = 0; lane0 < tb; lane0 += 16) {
-            int live = tb - lane0 > 16 ? 16 : tb - lane0;
-            float *dst = y + k * plane;
-            if (v == 1) output_2(g, M, lane0, t0 + lane0, live, bias[k], relu, dst);
-            else if (v == 2) output_4(g, M, lane0, t0 + lane0, live, bias[k], relu, dst);
-            else output_5(g, M, lane0, t0 + lane0, live, bias[k], relu, dst);
-        }
-    }
-}
+// AVX2 + FMA: 8 tiles per vector, masked gathers, scalar stores.
+#define SFX avx2
+#define VW 8
+#define VT __m256
+#define ATTR __attribute__((target("avx2,fma")))
+#define V_ZERO() _mm256_setzero_ps()
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_LOAD(p) _mm256_load_ps(p)
+#define V_STORE(p, v) _mm256_store_ps((p), (v))
+#define V_ADD _mm256_add_ps
+#define V_SUB _mm256_sub_ps
+#define V_MUL _mm256_mul_ps
+#define V_MAX _mm256_max_ps
+#define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define V_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
+#define GATHER(src, idx, ok)                                                                          \
+    _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (src), _mm256_load_si256((const __m256i *)(idx)),  \
+                             _mm256_castsi256_ps(_mm256_load_si256((const __m256i *)(ok))), 4)
+#define STORE_LANES(dst, idx, ok, v)                                                                  \
+    do {                                                                                              \
+        float lanes_[8] __attribute__((aligned(32)));                                                 \
+        _mm256_store_ps(lanes_, (v));                                                                 \
+        for (int l_ = 0; l_ < 8; l_++)                                                                \
+            if ((ok)[l_]) (dst)[(idx)[l_]] = lanes_[l_];                                              \
+    } while (0)
+#include "winograd_simd.h"
 #endif
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0,
                    const int32_t *row_ptr, const int32_t *col_off, const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *scratch, int transform_input) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wk_using_avx512()) {
+#ifdef WK_X86
+    switch (wk_isa()) {
+    case 2:
         block_avx512(g, x, t0, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
         return;
+    case 1:
+        block_avx2(g, x, t0, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+        return;
+    default: break;
     }
 #endif
     block_portable(g, x, t0, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);

@@ -36,11 +36,15 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0,
 /// Floats of scratch `wk_wino_block` needs.
 long wk_wino_scratch_floats(const wk_wino_geom *g);
 
-/// 1 when the AVX-512 kernels are in use, 0 for the portable ones.
-int wk_using_avx512(void);
+/// The instruction set the kernels use: 2 AVX-512, 1 AVX2+FMA, 0 portable C.
+/// Detected from the CPU, capped by wk_limit_isa.
+int wk_isa(void);
 
-/// Forces the portable kernels (1) or restores CPU detection (0). For tests.
-void wk_force_portable(int on);
+/// "AVX-512", "AVX2" or "portable".
+const char *wk_isa_name(void);
+
+/// Caps the instruction set (2 = no cap, 1 = at most AVX2, 0 = portable). For tests and benchmarks.
+void wk_limit_isa(int max_isa);
 
 /// The B^T (which = 0, alpha x alpha) or A^T (which = 1, m x alpha) table the
 /// kernels use for a variant, row-major, so tests can check it against the spec.

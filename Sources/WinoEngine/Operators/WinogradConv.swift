@@ -70,7 +70,7 @@ final class WinogradConvLayer: Layer {
 
     var explanation: String {
         let kind = storedDense ? "dense" : "CSR \(String(format1: density * 100))% dense"
-        let backend = wk_using_avx512() != 0 ? "AVX-512" : "portable"
+        let backend = String(cString: wk_isa_name())
         return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles in blocks of \(geom.TB), weights \(kind), \(backend) kernel"
     }
 
@@ -88,7 +88,7 @@ final class WinogradConvLayer: Layer {
         let base = io.batch * G * blocks
         let kchunks = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
         let items = base * kchunks
-        let plane = h * w, oplane = oh * ow, a2 = alpha * alpha
+        let plane = h * w, oplane = oh * ow
         let x = io.inputs[0], y = io.output
         let scratch = ctx.scratch
         // Which (n, g, block) each thread's V currently holds.
