@@ -68,6 +68,10 @@ struct Plan {
                 layer = AddLayer(node: n, shape: inShapes[0], relu: relu)
             case .relu:
                 layer = ReluLayer(node: n, shape: inShapes[0])
+            case .clip:
+                layer = ClipLayer(node: n, params: try ClipParams(node: n), shape: inShapes[0])
+            case .prelu:
+                layer = PReluLayer(node: n, slope: w[0], shape: inShapes[0])
             case .maxPool:
                 let params = try PoolParams(node: n, inputH: inShapes[0][1], inputW: inShapes[0][2])
                 layer = MaxPoolLayer(node: n, params: params, input: inShapes[0], output: shapes[n.output]!)

@@ -30,6 +30,10 @@ public enum OpKind: UInt16, CaseIterable, Sendable, CustomStringConvertible {
     case concat = 11
     /// Elementwise sum of two activations of equal shape.
     case add = 12
+    /// Elementwise clamp to [min, max] (ReLU6 is min 0, max 6).
+    case clip = 13
+    /// Parametric ReLU: x when x >= 0, else slope * x; slope per channel, shared or per element.
+    case prelu = 14
 
     /// The name used in files' error messages and in Docs/FORMAT.md.
     public var description: String {
@@ -46,6 +50,8 @@ public enum OpKind: UInt16, CaseIterable, Sendable, CustomStringConvertible {
         case .dropout: return "Dropout"
         case .concat: return "Concat"
         case .add: return "Add"
+        case .clip: return "Clip"
+        case .prelu: return "PRelu"
         }
     }
 }

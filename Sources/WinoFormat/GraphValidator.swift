@@ -179,6 +179,15 @@ public enum GraphValidator {
             return x
         case .softmax:
             return x
+        case .clip:
+            _ = try ClipParams(node: n)
+            return x
+        case .prelu:
+            let s = weights[0], count = x.reduce(1, *)
+            guard s.winograd == nil, [1, x[0], count].contains(s.count) else {
+                throw mismatch("slope '\(s.name)' has shape \(s.shape); expected 1, \(x[0]) (per channel) or \(count) (per element) values")
+            }
+            return x
         case .flatten:
             return [x.reduce(1, *)]
         case .fullyConnected:

@@ -46,7 +46,8 @@ public enum OpSchema {
         case .lrn: return ["size": "int", "alpha": "float", "beta": "float", "bias": "float"]
         case .fullyConnected, .add: return ["relu": "int"]
         case .dropout: return ["ratio": "float"]
-        case .relu, .softmax, .flatten, .concat: return [:]
+        case .clip: return ["min": "float", "max": "float"]
+        case .relu, .softmax, .flatten, .concat, .prelu: return [:]
         }
     }
 
@@ -54,6 +55,7 @@ public enum OpSchema {
     public static func weightCount(_ op: OpKind) -> (min: Int, max: Int) {
         switch op {
         case .conv, .winogradConv, .fullyConnected: return (1, 2)
+        case .prelu: return (1, 1)
         default: return (0, 0)
         }
     }
@@ -235,5 +237,19 @@ public struct LRNParams: Equatable, Sendable {
         alpha = try r.float("alpha", default: 1e-4, in: 0...1e6)
         beta = try r.float("beta", default: 0.75, in: 0...16)
         bias = try r.float("bias", default: 1, in: 1e-6...1e6)
+    }
+}
+
+/// Parameters of a clip node: y = min(max(x, min), max). A missing bound is unbounded.
+public struct ClipParams: Equatable, Sendable {
+    /// Lower and upper bound.
+    public var min: Float, max: Float
+
+    /// Reads and checks a clip node.
+    public init(node: Node) throws {
+        let r = AttributeReader(node)
+        let big = Float.greatestFiniteMagnitude
+        min = try r.float("min", default: -big, in: -big...big)
+        max = try r.float("max", default: big, in: -big...big)
     }
 }

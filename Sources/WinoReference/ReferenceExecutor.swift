@@ -33,6 +33,11 @@ public struct ReferenceExecutor {
                 y = Reference.winogradConv(x, n: n, c: s[0], h: s[1], w: s[2], weight: w[0].denseValues(), bias: bias, p: p)
             case .relu:
                 y = x.map { max($0, 0) }
+            case .clip:
+                let p = try ClipParams(node: node)
+                y = x.map { min(max($0, Double(p.min)), Double(p.max)) }
+            case .prelu:
+                y = Reference.prelu(x, slope: w[0].denseValues(), perSample: s.reduce(1, *))
             case .maxPool, .avgPool:
                 let p = try PoolParams(node: node, inputH: s[1], inputW: s[2])
                 y = Reference.pool(x, n: n, c: s[0], h: s[1], w: s[2], p: p, isMax: node.op == .maxPool)

@@ -179,4 +179,14 @@ public enum Reference {
         }
         return y
     }
+
+    /// PReLU: y = x for x >= 0, else slope * x; `slope` has 1, C or `perSample` values,
+    /// each covering perSample / slope.count consecutive elements of a sample.
+    public static func prelu(_ x: [Double], slope: [Float], perSample: Int) -> [Double] {
+        let inner = perSample / slope.count
+        return x.indices.map { i in
+            let a = Double(slope[(i % perSample) / inner])
+            return x[i] >= 0 ? x[i] : a * x[i]
+        }
+    }
 }

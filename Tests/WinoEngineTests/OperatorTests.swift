@@ -89,4 +89,29 @@ final class OperatorTests: XCTestCase {
         // Each sample's probabilities sum to one.
         XCTAssertEqual(got[0..<180].reduce(0, +), 1, accuracy: 1e-4)
     }
+
+    func testClipAndPRelu() throws {
+        let clips: [[String: AttributeValue]] = [["min": .float(0), "max": .float(0.5)], ["min": .float(-0.2)], ["max": .float(0.1)], [:]]
+        for (i, attrs) in clips.enumerated() {
+            let (got, want) = try single(Node(name: "clip", op: .clip, inputs: ["x"], output: "y", attributes: attrs),
+                                         input: [3, 5, 4], seed: UInt64(60 + i))
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-7, "clip \(attrs)")
+            if i == 0 { XCTAssertTrue(got.allSatisfy { $0 >= 0 && $0 <= 0.5 }) }
+        }
+        for (i, slopes) in [1, 3, 3 * 5 * 4].enumerated() {
+            var rng = SeededRNG(seed: 70 + UInt64(i))
+            let node = Node(name: "prelu", op: .prelu, inputs: ["x"], output: "y", weights: ["slope"])
+            let (got, want) = try single(node, input: [3, 5, 4],
+                                         tensors: [Tensor(name: "slope", shape: [slopes], data: .dense(rng.floats(slopes)))],
+                                         batch: 3, seed: UInt64(i))
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-7, "\(slopes) slopes")
+        }
+        // A slope that matches neither 1, C nor the sample size is rejected with the node named.
+        let bad = Node(name: "p", op: .prelu, inputs: ["x"], output: "y", weights: ["slope"])
+        XCTAssertThrowsError(try single(bad, input: [3, 5, 4], tensors: [Tensor(name: "slope", shape: [2], data: .dense([1, 2]))])) {
+            XCTAssertTrue("\($0)".contains("'p'"), "\($0)")
+        }
+    }
 }
