@@ -11,9 +11,12 @@ let package = Package(
         .library(name: "WinoFormat", targets: ["WinoFormat"]),
         .executable(name: "wino-infer", targets: ["wino-infer"]),
         .executable(name: "wino-bench", targets: ["wino-bench"]),
+        .executable(name: "wino-convert", targets: ["wino-convert"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only WinoConvert (ONNX import) uses protobuf; the Wino library never links it.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib",
@@ -25,6 +28,14 @@ let package = Package(
         .target(name: "WinoKernels", dependencies: ["CWinoKernels"]),
         .target(name: "WinoEngine", dependencies: ["WinoFormat", "WinoKernels", "CWinoKernels"]),
         .target(name: "WinoReference", dependencies: ["WinoFormat", "WinoKernels"]),
+        .target(name: "WinoConvert", dependencies: [
+            "WinoFormat", "WinoKernels",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["Generated/README.md"]),
+        .executableTarget(name: "wino-convert", dependencies: [
+            "WinoConvert", "WinoEngine", "WinoFormat",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "wino-infer", dependencies: [
             "WinoEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,6 +46,7 @@ let package = Package(
         ]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
+        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat"]),
         .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels"]),
     ],
     swiftLanguageModes: [.v5]
