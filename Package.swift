@@ -33,7 +33,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
         .executableTarget(name: "wino-convert", dependencies: [
-            "WinoConvert", "WinoEngine", "WinoFormat",
+            "WinoConvert", "WinoEngine", "WinoFormat", "WinoReference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "wino-infer", dependencies: [
