@@ -2,16 +2,20 @@
 //
 // Legend: m output-tile edge, r kernel edge, a = alpha = m + r - 1, a2 = a * a,
 // xi = i * a + j a Winograd position, C input channels (of the group), TB tiles
-// per block (16 or 32; one AVX-512 vector holds 16 tiles), t a tile index in
+// per block (16, 32 or 64; one AVX-512 vector holds 16 tiles, one AVX2 vector 8), t a tile index in
 // raster order (ty = t / tilesW, tx = t % tilesW).
 //
 // Memory layout of a block (per thread scratch):
-//   V[xi][c][TB]   input transform B^T d B of every channel, 16 tiles per vector
-//   M[xi][TB]      products for one out-channel k (a2 * TB floats: stays in L1)
-// Per out-channel k: M[xi] = sum_{e in row (xi, k)} w_e * V[xi][c_e], then
-// Y = A^T M A + bias (ReLU), scattered to the output planes. The sum over a row's
-// entries runs in a fixed order (4 partial sums by entry index mod 4, or 2 per
-// vector when TB = 32), so results do not depend on the thread count.
+//   V[xi][c][TB]   input transform B^T d B of every channel of the block's tiles
+//                  (consecutive xi slabs are C * TB + WK_PAD floats apart)
+//   M[xi][kk][TB]  products for a chunk of up to WK_KCHUNK out-channels
+// Per chunk: for each xi (its V slab stays in L1), for each k of the chunk,
+// M[xi][k] = sum_{e in row (xi, k)} w_e * V[xi][c_e]; then per k the output transform
+// Y = A^T M A + bias (ReLU) is stored to the output plane. A row's entries are summed in
+// a fixed order (8 / NV interleaved partial sums, NV = TB / vector width, added as a
+// fixed tree), so results do not depend on the thread count.
+// Tile groups lying inside one tile row and away from the borders are loaded and stored
+// with contiguous vector loads and lane shuffles; the others use masked gathers/scatters.
 //
 // Three implementations: AVX-512 and AVX2 (one width-generic body, winograd_simd.h,
 // compiled with function-level target attributes and chosen at run time) and portable
@@ -65,12 +69,20 @@ const float *wk_table(int variant, int which) {
     }
 }
 
+// Out-channels whose products are computed together, position by position (M holds
+// a2 * WK_KCHUNK * TB floats: 147 KiB for F(4x4,3x3) with 32 tiles).
+#define WK_KCHUNK 32
+// Floats added to the stride between Winograd positions in V and M. Without it the
+// alpha^2 slabs sit a multiple of 4 KiB apart, all map to the same L1 set and evict
+// each other (measured: transforms 5x slower).
+#define WK_PAD 16
+
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
 
 long wk_wino_scratch_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
-    return a2 * (long)g->C * g->TB + a2 * (long)g->TB + 64;
+    return a2 * ((long)g->C * g->TB + WK_PAD) + a2 * ((long)WK_KCHUNK * g->TB + WK_PAD) + 64;
 }
 
 // ---------------------------------------------------------------- dispatch
@@ -189,6 +201,50 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0,
 #define V_MAX _mm512_max_ps
 #define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
+
+// Lane shuffles for contiguous (gather/scatter-free) access to interior tile rows.
+// deint4: p[4l + j] for lanes l (16 tiles) into d[j], j < 4.
+static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+void deint4_avx512(const float *p, __m512 *d) {
+    __m512 q0 = _mm512_loadu_ps(p), q1 = _mm512_loadu_ps(p + 16), q2 = _mm512_loadu_ps(p + 32), q3 = _mm512_loadu_ps(p + 48);
+    __m512 t0 = _mm512_unpacklo_ps(q0, q1), t1 = _mm512_unpackhi_ps(q0, q1);
+    __m512 t2 = _mm512_unpacklo_ps(q2, q3), t3 = _mm512_unpackhi_ps(q2, q3);
+    const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    d[0] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t0, t2, 0x44));
+    d[1] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t0, t2, 0xEE));
+    d[2] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0x44));
+    d[3] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0xEE));
+}
+// deint2: p[2l + j] for 16 lanes into d[j], j < 2.
+static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+void deint2_avx512(const float *p, __m512 *d) {
+    __m512 q0 = _mm512_loadu_ps(p), q1 = _mm512_loadu_ps(p + 16);
+    const __m512i perm = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    d[0] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0x88));
+    d[1] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0xDD));
+}
+// inter4: dst[4l + j] = y[j][l] for 16 lanes (64 contiguous floats).
+static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+void inter4_avx512(const __m512 *y, float *dst) {
+    __m512 a = _mm512_unpacklo_ps(y[0], y[1]), b = _mm512_unpacklo_ps(y[2], y[3]);
+    __m512 c = _mm512_unpackhi_ps(y[0], y[1]), d = _mm512_unpackhi_ps(y[2], y[3]);
+    __m512 e0 = _mm512_shuffle_ps(a, b, 0x44), e1 = _mm512_shuffle_ps(a, b, 0xEE);
+    __m512 e2 = _mm512_shuffle_ps(c, d, 0x44), e3 = _mm512_shuffle_ps(c, d, 0xEE);
+    __m512 x0 = _mm512_shuffle_f32x4(e0, e1, 0x44), x1 = _mm512_shuffle_f32x4(e2, e3, 0x44);
+    __m512 x2 = _mm512_shuffle_f32x4(e0, e1, 0xEE), x3 = _mm512_shuffle_f32x4(e2, e3, 0xEE);
+    _mm512_storeu_ps(dst, _mm512_shuffle_f32x4(x0, x1, 0x88));
+    _mm512_storeu_ps(dst + 16, _mm512_shuffle_f32x4(x0, x1, 0xDD));
+    _mm512_storeu_ps(dst + 32, _mm512_shuffle_f32x4(x2, x3, 0x88));
+    _mm512_storeu_ps(dst + 48, _mm512_shuffle_f32x4(x2, x3, 0xDD));
+}
+// inter2: dst[2l + j] = y[j][l] for 16 lanes (32 contiguous floats).
+static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+void inter2_avx512(const __m512 *y, float *dst) {
+    __m512 lo = _mm512_unpacklo_ps(y[0], y[1]), hi = _mm512_unpackhi_ps(y[0], y[1]);
+    __m512 x0 = _mm512_shuffle_f32x4(lo, hi, 0x44), x1 = _mm512_shuffle_f32x4(lo, hi, 0xEE);
+    _mm512_storeu_ps(dst, _mm512_shuffle_f32x4(x0, x0, 0xD8));
+    _mm512_storeu_ps(dst + 16, _mm512_shuffle_f32x4(x1, x1, 0xD8));
+}
 #define GATHER(src, idx, ok)                                                                          \
     _mm512_mask_i32gather_ps(_mm512_setzero_ps(),                                                     \
                              _mm512_cmpneq_epi32_mask(_mm512_load_si512((const void *)(ok)), _mm512_setzero_si512()), \
@@ -230,6 +286,43 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0,
 #define V_MAX _mm256_max_ps
 #define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define V_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
+
+// Lane shuffles for contiguous access to interior tile rows (see the AVX-512 versions).
+static inline __attribute__((always_inline, target("avx2,fma")))
+void deint4_avx2(const float *p, __m256 *d) {
+    __m256 q0 = _mm256_loadu_ps(p), q1 = _mm256_loadu_ps(p + 8), q2 = _mm256_loadu_ps(p + 16), q3 = _mm256_loadu_ps(p + 24);
+    __m256 t0 = _mm256_unpacklo_ps(q0, q1), t1 = _mm256_unpackhi_ps(q0, q1);
+    __m256 t2 = _mm256_unpacklo_ps(q2, q3), t3 = _mm256_unpackhi_ps(q2, q3);
+    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t0, t2, 0x44), perm);
+    d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t0, t2, 0xEE), perm);
+    d[2] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0x44), perm);
+    d[3] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0xEE), perm);
+}
+static inline __attribute__((always_inline, target("avx2,fma")))
+void deint2_avx2(const float *p, __m256 *d) {
+    __m256 q0 = _mm256_loadu_ps(p), q1 = _mm256_loadu_ps(p + 8);
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q0, q1, 0x88), perm);
+    d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q0, q1, 0xDD), perm);
+}
+static inline __attribute__((always_inline, target("avx2,fma")))
+void inter4_avx2(const __m256 *y, float *dst) {
+    __m256 a = _mm256_unpacklo_ps(y[0], y[1]), b = _mm256_unpacklo_ps(y[2], y[3]);
+    __m256 c = _mm256_unpackhi_ps(y[0], y[1]), d = _mm256_unpackhi_ps(y[2], y[3]);
+    __m256 e0 = _mm256_shuffle_ps(a, b, 0x44), e1 = _mm256_shuffle_ps(a, b, 0xEE);
+    __m256 e2 = _mm256_shuffle_ps(c, d, 0x44), e3 = _mm256_shuffle_ps(c, d, 0xEE);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(e0, e1, 0x20));
+    _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(e2, e3, 0x20));
+    _mm256_storeu_ps(dst + 16, _mm256_permute2f128_ps(e0, e1, 0x31));
+    _mm256_storeu_ps(dst + 24, _mm256_permute2f128_ps(e2, e3, 0x31));
+}
+static inline __attribute__((always_inline, target("avx2,fma")))
+void inter2_avx2(const __m256 *y, float *dst) {
+    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+}
 #define GATHER(src, idx, ok)                                                                          \
     _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (src), _mm256_load_si256((const __m256i *)(idx)),  \
                              _mm256_castsi256_ps(_mm256_load_si256((const __m256i *)(ok))), 4)

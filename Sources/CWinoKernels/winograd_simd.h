@@ -95,11 +95,24 @@ DEFINE_2D(5, 8, 4)
                     ok[i * A + j][l] = in ? -1 : 0;                                                \
                 }                                                                                  \
         }                                                                                          \
-        const long plane = (long)g->H * g->W, xistride = (long)g->C * g->TB;                       \
+        const long plane = (long)g->H * g->W, xistride = (long)g->C * g->TB + WK_PAD;              \
+        /* Interior: VW tiles of one tile row, whole patches (and the loads) inside the plane. */  \
+        const int fy = (t0 / g->tilesW) * MM - g->padT, fx = (t0 % g->tilesW) * MM - g->padL;      \
+        const int interior = live == VW && (t0 % g->tilesW) + VW <= g->tilesW && fy >= 0 &&        \
+                             fy + A <= g->H && fx >= 0 && fx + VW * MM + MM <= g->W;              \
         for (int c = 0; c < g->C; c++) {                                                           \
             const float *src = x + c * plane;                                                      \
             VT d[A * A], v[A * A];                                                                 \
-            for (int e = 0; e < A * A; e++) d[e] = GATHER(src, idx[e], ok[e]);                     \
+            if (interior) {                                                                        \
+                for (int i = 0; i < A; i++) {                                                      \
+                    const float *row = src + (long)(fy + i) * g->W + fx;                           \
+                    VT tmp[MM];                                                                    \
+                    FN(deint##MM)(row, d + i * A);                                                 \
+                    FN(deint##MM)(row + MM, tmp);                                                  \
+                    for (int j = MM; j < A; j++) d[i * A + j] = tmp[j - MM];                       \
+                }                                                                                  \
+            } else                                                                                 \
+                for (int e = 0; e < A * A; e++) d[e] = GATHER(src, idx[e], ok[e]);                 \
             FN(bt2d_##N)(d, v);                                                                    \
             float *dst = V + (long)c * g->TB + lane0;                                              \
             for (int e = 0; e < A * A; e++) V_STORE(dst + e * xistride, v[e]);                     \
@@ -112,17 +125,22 @@ DEFINE_INPUT(5, 8, 4)
 
 // Output transform of one vector group for out-channel k: M -> y plane (+ bias, ReLU).
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
-    ATTR static void FN(output_##N)(const wk_wino_geom *g, const float *M, int lane0,              \
+    ATTR static void FN(output_##N)(const float *M, long mstride, int lane0,                       \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
-                                    float b, int relu, float *dst) {                               \
+                                    long obase, int ow, float b, int relu, float *dst) {           \
         VT m[A * A], yv[MM * MM];                                                                  \
-        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * g->TB + lane0);                      \
+        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * mstride + lane0);                    \
         FN(at2d_##N)(m, yv);                                                                       \
         const VT vb = V_SET1(b), zero = V_ZERO();                                                  \
         for (int e = 0; e < MM * MM; e++) {                                                        \
-            VT val = V_ADD(yv[e], vb);                                                             \
-            if (relu) val = V_MAX(val, zero);                                                      \
-            STORE_LANES(dst, oidx[e], ook[e], val);                                                \
+            yv[e] = V_ADD(yv[e], vb);                                                              \
+            if (relu) yv[e] = V_MAX(yv[e], zero);                                                  \
+        }                                                                                          \
+        if (obase >= 0) {                                                                          \
+            /* Interior: each output row of the VW tiles is VW * MM contiguous floats. */         \
+            for (int i = 0; i < MM; i++) FN(inter##MM)(yv + i * MM, dst + obase + (long)i * ow);   \
+        } else {                                                                                   \
+            for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e]);            \
         }                                                                                          \
     }
 DEFINE_OUTPUT(2, 4, 2)
@@ -130,59 +148,50 @@ DEFINE_OUTPUT(4, 6, 4)
 DEFINE_OUTPUT(5, 8, 4)
 #undef DEFINE_OUTPUT
 
-// M[xi][0..TB) = sum over row (xi, k) of w * V[xi][c] for every xi; NV = TB / VW vectors per row.
+// out[0..TB) = sum over CSR entries e..<e1 of w * Vx[col]; NV = TB / VW vectors per row.
+// S = 8 / NV interleaved partial sums (entry index mod S) keep 8 FMA chains in flight;
+// leftover entries go to the first set; the sets are added in a fixed tree order, so the
+// result depends only on the row.
+INL void FN(row_product)(const float *Vx, int e, const int e1, const int32_t *col_off, const float *values,
+                         const int NV, float *out) {
+    const int S = NV >= 8 ? 1 : 8 / NV;
+    VT acc[8];
+    for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();
+    for (; e + S <= e1; e += S)
+        for (int s = 0; s < S; s++) {
+            const float *p = Vx + col_off[e + s];
+            const VT w = V_SET1(values[e + s]);
+            for (int v = 0; v < NV; v++) acc[s * NV + v] = V_FMA(w, V_LOAD(p + v * VW), acc[s * NV + v]);
+        }
+    for (; e < e1; e++) {
+        const float *p = Vx + col_off[e];
+        const VT w = V_SET1(values[e]);
+        for (int v = 0; v < NV; v++) acc[v] = V_FMA(w, V_LOAD(p + v * VW), acc[v]);
+    }
+    for (int width = S / 2; width >= 1; width /= 2)
+        for (int s = 0; s < width; s++)
+            for (int v = 0; v < NV; v++) acc[s * NV + v] = V_ADD(acc[s * NV + v], acc[(s + width) * NV + v]);
+    for (int v = 0; v < NV; v++) V_STORE(out + v * VW, acc[v]);
+}
+
+// M[xi][kk][0..TB) for kk < kn: position-major, so that each V[xi] slab (C * TB floats)
+// stays in L1 while all kn out-channels use it.
 ATTR static void FN(products)(const float *V, long xistride, int a2, int TB,
                               const int32_t *row_ptr, const int32_t *col_off, const float *values,
-                              long row_stride, long row, float *M) {
-    const int NV = TB / VW;
-    for (int xi = 0; xi < a2; xi++, row += row_stride) {
+                              long row_stride, long row0, int kn, float *M) {
+    for (int xi = 0; xi < a2; xi++) {
         const float *Vx = V + xi * xistride;
-        int e = row_ptr[row];
-        const int e1 = row_ptr[row + 1];
-        float *out = M + xi * TB;
-        if (NV == 1) {
-            VT s0 = V_ZERO(), s1 = s0, s2 = s0, s3 = s0;
-            for (; e + 4 <= e1; e += 4) {
-                s0 = V_FMA(V_SET1(values[e]), V_LOAD(Vx + col_off[e]), s0);
-                s1 = V_FMA(V_SET1(values[e + 1]), V_LOAD(Vx + col_off[e + 1]), s1);
-                s2 = V_FMA(V_SET1(values[e + 2]), V_LOAD(Vx + col_off[e + 2]), s2);
-                s3 = V_FMA(V_SET1(values[e + 3]), V_LOAD(Vx + col_off[e + 3]), s3);
-            }
-            for (; e < e1; e++) s0 = V_FMA(V_SET1(values[e]), V_LOAD(Vx + col_off[e]), s0);
-            V_STORE(out, V_ADD(V_ADD(s0, s1), V_ADD(s2, s3)));
-        } else if (NV == 2) {
-            VT a0 = V_ZERO(), a1 = a0, b0 = a0, b1 = a0;
-            for (; e + 2 <= e1; e += 2) {
-                const float *p = Vx + col_off[e], *q = Vx + col_off[e + 1];
-                const VT w = V_SET1(values[e]), u = V_SET1(values[e + 1]);
-                a0 = V_FMA(w, V_LOAD(p), a0);
-                a1 = V_FMA(w, V_LOAD(p + VW), a1);
-                b0 = V_FMA(u, V_LOAD(q), b0);
-                b1 = V_FMA(u, V_LOAD(q + VW), b1);
-            }
-            if (e < e1) {
-                const float *p = Vx + col_off[e];
-                const VT w = V_SET1(values[e]);
-                a0 = V_FMA(w, V_LOAD(p), a0);
-                a1 = V_FMA(w, V_LOAD(p + VW), a1);
-            }
-            V_STORE(out, V_ADD(a0, b0));
-            V_STORE(out + VW, V_ADD(a1, b1));
-        } else { // NV == 4
-            VT a0 = V_ZERO(), a1 = a0, a2v = a0, a3 = a0;
-            for (; e < e1; e++) {
-                const float *p = Vx + col_off[e];
-                const VT w = V_SET1(values[e]);
-                a0 = V_FMA(w, V_LOAD(p), a0);
-                a1 = V_FMA(w, V_LOAD(p + VW), a1);
-                a2v = V_FMA(w, V_LOAD(p + 2 * VW), a2v);
-                a3 = V_FMA(w, V_LOAD(p + 3 * VW), a3);
-            }
-            V_STORE(out, a0);
-            V_STORE(out + VW, a1);
-            V_STORE(out + 2 * VW, a2v);
-            V_STORE(out + 3 * VW, a3);
-        }
+        const int32_t *rp = row_ptr + row_stride * xi + row0;
+        float *out = M + (long)xi * ((long)kn * TB + WK_PAD);
+        // Literal NV so that each variant is unrolled with its accumulators in registers.
+        if (TB == VW)
+            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 1, out);
+        else if (TB == 2 * VW)
+            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 2, out);
+        else if (TB == 4 * VW)
+            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 4, out);
+        else
+            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 8, out);
     }
 }
 
@@ -192,8 +201,8 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0,
                            const float *bias, int relu, float *y, float *scratch, int transform_input) {
     const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TB = g->TB;
     const int tb = (g->T - t0) < TB ? (g->T - t0) : TB;
-    float *V = scratch, *M = scratch + (long)a2 * g->C * TB;
-    const long xistride = (long)g->C * TB, plane = (long)g->OH * g->OW;
+    const long xistride = (long)g->C * TB + WK_PAD, plane = (long)g->OH * g->OW;
+    float *V = scratch, *M = scratch + a2 * xistride;
     if (transform_input) {
         for (int lane0 = 0; lane0 < TB; lane0 += VW) {
             int live = tb - lane0;
@@ -204,9 +213,14 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0,
         }
     }
     // Output positions of every vector group of the block (independent of k).
-    int32_t oidx[32 / VW][16][VW] __attribute__((aligned(64)));
-    int32_t ook[32 / VW][16][VW] __attribute__((aligned(64)));
+    int32_t oidx[64 / VW][16][VW] __attribute__((aligned(64)));
+    int32_t ook[64 / VW][16][VW] __attribute__((aligned(64)));
+    long obase[64 / VW];
     for (int grp = 0; grp * VW < tb; grp++) {
+        const int first = t0 + grp * VW, oy = (first / g->tilesW) * m, ox = (first % g->tilesW) * m;
+        const int whole = tb - grp * VW >= VW && (first % g->tilesW) + VW <= g->tilesW &&
+                          oy + m <= g->OH && ox + VW * m <= g->OW;
+        obase[grp] = whole ? (long)oy * g->OW + ox : -1;
         for (int l = 0; l < VW; l++) {
             int lane = grp * VW + l, tile = t0 + (lane < tb ? lane : 0);
             int oy0 = (tile / g->tilesW) * m, ox0 = (tile % g->tilesW) * m;
@@ -218,13 +232,19 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0,
                 }
         }
     }
-    for (int k = k0; k < k1; k++) {
-        FN(products)(V, xistride, a2, TB, row_ptr, col_off, values, row_stride, (long)row_base + k, M);
-        float *dst = y + k * plane;
-        for (int grp = 0; grp * VW < tb; grp++) {
-            if (v == 1) FN(output_2)(g, M, grp * VW, oidx[grp], ook[grp], bias[k], relu, dst);
-            else if (v == 2) FN(output_4)(g, M, grp * VW, oidx[grp], ook[grp], bias[k], relu, dst);
-            else FN(output_5)(g, M, grp * VW, oidx[grp], ook[grp], bias[k], relu, dst);
+    for (int kc = k0; kc < k1; kc += WK_KCHUNK) {
+        const int kn = (k1 - kc) < WK_KCHUNK ? (k1 - kc) : WK_KCHUNK;
+        FN(products)(V, xistride, a2, TB, row_ptr, col_off, values, row_stride, (long)row_base + kc, kn, M);
+        for (int kk = 0; kk < kn; kk++) {
+            const int k = kc + kk;
+            float *dst = y + k * plane;
+            const float *Mk = M + (long)kk * TB;
+            const long mstride = (long)kn * TB + WK_PAD;
+            for (int grp = 0; grp * VW < tb; grp++) {
+                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], g->OW, bias[k], relu, dst);
+            }
         }
     }
 }

@@ -129,9 +129,8 @@ final class ConvTests: XCTestCase {
         for isa in (0...wk_isa()).reversed() {
             wk_limit_isa(Int32(isa))
             defer { wk_limit_isa(2) }
-            let portable = isa
             for (i, tile) in WinogradVariant.allCases.enumerated() {
-                for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0)] {
+                for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0), (20, 80, 6, 4, 0.7)] {
                     var rng = SeededRNG(seed: UInt64(400 + i))
                     let a = tile.alpha
                     let u = rng.sparse(a * a * k * c, density: density)
@@ -146,7 +145,7 @@ final class ConvTests: XCTestCase {
                     let (got, want) = try runBoth(g, batch: 2, seed: 5, threads: 1)
                     assertInformative(want)
                     XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5,
-                                             "\(tile) \(h)x\(w) portable=\(portable)")
+                                             "\(tile) \(h)x\(w) isa \(isa)")
                     for t in [2, 3, 5] {
                         let (other, _) = try runBoth(g, batch: 2, seed: 5, threads: t)
                         XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "threads \(t)")

@@ -19,7 +19,7 @@ typedef struct {
     int OH, OW;         ///< output plane size
     int tilesW;         ///< tiles per output row (ceil(OW / m))
     int T;              ///< tiles per image (tilesH * tilesW)
-    int TB;             ///< tiles per block: 16 or 32
+    int TB;             ///< tiles per block: 16, 32 or 64
 } wk_wino_geom;
 
 /// Computes out-channels k0..<k1 of the group for tiles t0 ..< min(t0 + TB, T):

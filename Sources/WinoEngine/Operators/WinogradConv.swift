@@ -1,7 +1,7 @@
 // Winograd convolution from Winograd-domain weights (dense or CSR), stride 1.
 // Legend: m output-tile edge, r kernel edge, alpha = m + r - 1, a2 = alpha^2
 // Winograd positions xi, T = tilesH * tilesW tiles per image (tilesH = ceil(OH / m)),
-// G groups, Cg = C/G, Kg = K/G, TB tiles per block (16 or 32).
+// G groups, Cg = C/G, Kg = K/G, TB tiles per block (16, 32 or 64).
 // Weights W[xi][k][c] ([alpha, alpha, K, Cg]: rows (xi, k) of an (a2 K) x Cg CSR matrix;
 // dense weights are stored as a CSR matrix holding every entry).
 // Work item (n, g, tile block, out-channel chunk), run by the C kernel wk_wino_block:
@@ -42,8 +42,10 @@ final class WinogradConvLayer: Layer {
         let m = variant.m, a2 = alpha * alpha
         let cg = params.inChannels / params.groups
         let tilesW = (ow + m - 1) / m, tiles = ((oh + m - 1) / m) * tilesW
-        // 32 tiles per block when the block's V stays within ~512 KiB (L2), else 16.
-        let tb = (tiles > 16 && a2 * cg * 32 * 4 <= 512 * 1024) ? 32 : 16
+        // As many tiles per block (64, 32, 16) as keep the block's V within 1 MiB (L2) and
+        // are useful: long vector rows amortise each CSR row's overhead when C is small.
+        var tb = 16
+        for cand in [64, 32] where tb == 16 && tiles >= cand && a2 * cg * cand * 4 <= 1 << 20 { tb = cand }
         geom = wk_wino_geom(variant: Int32(variant.rawValue), C: Int32(cg), H: Int32(h), W: Int32(w),
                             padT: Int32(params.window.padTop), padL: Int32(params.window.padLeft),
                             OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb))
