@@ -44,6 +44,8 @@ let package = Package(
             "WinoEngine", "WinoFormat", "WinoKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Writes the shipped Fashion-MNIST model from the training script's output (`make model`).
+        .executableTarget(name: "wino-modelgen", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
         .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat"]),
