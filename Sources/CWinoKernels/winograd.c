@@ -105,6 +105,14 @@ int wk_isa(void) {
     return cpu_isa < isa_limit ? cpu_isa : isa_limit;
 }
 
+int wk_vector_width(void) {
+    switch (wk_isa()) {
+    case 2: return 16;
+    case 1: return 8;
+    default: return 1;
+    }
+}
+
 const char *wk_isa_name(void) {
     switch (wk_isa()) {
     case 2: return "AVX-512";
@@ -126,13 +134,12 @@ static void tr1d(const float *mat, int rows, int a, const float *in, int is, flo
     }
 }
 
-static void block_portable(const wk_wino_geom *g, const float *x, int t0,
+static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb,
                            const int32_t *row_ptr, const int32_t *col_off, const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *scratch, int transform_input) {
     const int v = g->variant, m = var_m(v), a = var_a(v), a2 = a * a, C = g->C, TB = g->TB;
     const float *bt = wk_table(v, 0), *at = wk_table(v, 1);
-    const int tb = (g->T - t0) < TB ? (g->T - t0) : TB;
     float *V = scratch, *M = scratch + (long)a2 * C * TB;
     float d[64], t[64], o[64];
     if (transform_input) {
@@ -195,6 +202,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0,
 #define V_SET1(x) _mm512_set1_ps(x)
 #define V_LOAD(p) _mm512_load_ps(p)
 #define V_STORE(p, v) _mm512_store_ps((p), (v))
+#define V_STOREU(p, v) _mm512_storeu_ps((p), (v))
 #define V_ADD _mm512_add_ps
 #define V_SUB _mm512_sub_ps
 #define V_MUL _mm512_mul_ps
@@ -202,11 +210,21 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0,
 #define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 
-// Lane shuffles for contiguous (gather/scatter-free) access to interior tile rows.
-// deint4: p[4l + j] for lanes l (16 tiles) into d[j], j < 4.
+// Lane shuffles for contiguous (gather/scatter-free) access to rows of tiles.
+// load_avx512(p, x, W, masked): 16 floats p[0..16); when masked, lanes whose column
+// x + lane lies outside [0, W) read as 0 (and are not accessed).
 static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
-void deint4_avx512(const float *p, __m512 *d) {
-    __m512 q0 = _mm512_loadu_ps(p), q1 = _mm512_loadu_ps(p + 16), q2 = _mm512_loadu_ps(p + 32), q3 = _mm512_loadu_ps(p + 48);
+__m512 load_avx512(const float *p, int x, int W, int masked) {
+    if (!masked) return _mm512_loadu_ps(p);
+    const __m512i col = _mm512_add_epi32(_mm512_set1_epi32(x), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __mmask16 ok = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) & _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(W));
+    return _mm512_maskz_loadu_ps(ok, p);
+}
+// deint4: d[j][l] = p[4l + j] for 16 lanes l, j < 4 (p at column x of a row of W).
+static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+void deint4_avx512(const float *p, int x, int W, int masked, __m512 *d) {
+    __m512 q0 = load_avx512(p, x, W, masked), q1 = load_avx512(p + 16, x + 16, W, masked);
+    __m512 q2 = load_avx512(p + 32, x + 32, W, masked), q3 = load_avx512(p + 48, x + 48, W, masked);
     __m512 t0 = _mm512_unpacklo_ps(q0, q1), t1 = _mm512_unpackhi_ps(q0, q1);
     __m512 t2 = _mm512_unpacklo_ps(q2, q3), t3 = _mm512_unpackhi_ps(q2, q3);
     const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
@@ -215,35 +233,40 @@ void deint4_avx512(const float *p, __m512 *d) {
     d[2] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0x44));
     d[3] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0xEE));
 }
-// deint2: p[2l + j] for 16 lanes into d[j], j < 2.
+// deint2: d[j][l] = p[2l + j] for 16 lanes, j < 2.
 static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
-void deint2_avx512(const float *p, __m512 *d) {
-    __m512 q0 = _mm512_loadu_ps(p), q1 = _mm512_loadu_ps(p + 16);
+void deint2_avx512(const float *p, int x, int W, int masked, __m512 *d) {
+    __m512 q0 = load_avx512(p, x, W, masked), q1 = load_avx512(p + 16, x + 16, W, masked);
     const __m512i perm = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
     d[0] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0x88));
     d[1] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0xDD));
 }
-// inter4: dst[4l + j] = y[j][l] for 16 lanes (64 contiguous floats).
+// inter4: out (4 vectors, memory order) = y[j][l] at position 4l + j, 16 lanes.
 static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
-void inter4_avx512(const __m512 *y, float *dst) {
+void inter4_avx512(const __m512 *y, __m512 *out) {
     __m512 a = _mm512_unpacklo_ps(y[0], y[1]), b = _mm512_unpacklo_ps(y[2], y[3]);
     __m512 c = _mm512_unpackhi_ps(y[0], y[1]), d = _mm512_unpackhi_ps(y[2], y[3]);
     __m512 e0 = _mm512_shuffle_ps(a, b, 0x44), e1 = _mm512_shuffle_ps(a, b, 0xEE);
     __m512 e2 = _mm512_shuffle_ps(c, d, 0x44), e3 = _mm512_shuffle_ps(c, d, 0xEE);
     __m512 x0 = _mm512_shuffle_f32x4(e0, e1, 0x44), x1 = _mm512_shuffle_f32x4(e2, e3, 0x44);
     __m512 x2 = _mm512_shuffle_f32x4(e0, e1, 0xEE), x3 = _mm512_shuffle_f32x4(e2, e3, 0xEE);
-    _mm512_storeu_ps(dst, _mm512_shuffle_f32x4(x0, x1, 0x88));
-    _mm512_storeu_ps(dst + 16, _mm512_shuffle_f32x4(x0, x1, 0xDD));
-    _mm512_storeu_ps(dst + 32, _mm512_shuffle_f32x4(x2, x3, 0x88));
-    _mm512_storeu_ps(dst + 48, _mm512_shuffle_f32x4(x2, x3, 0xDD));
+    out[0] = _mm512_shuffle_f32x4(x0, x1, 0x88);
+    out[1] = _mm512_shuffle_f32x4(x0, x1, 0xDD);
+    out[2] = _mm512_shuffle_f32x4(x2, x3, 0x88);
+    out[3] = _mm512_shuffle_f32x4(x2, x3, 0xDD);
 }
-// inter2: dst[2l + j] = y[j][l] for 16 lanes (32 contiguous floats).
+// inter2: out (2 vectors) = y[j][l] at position 2l + j, 16 lanes.
 static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
-void inter2_avx512(const __m512 *y, float *dst) {
+void inter2_avx512(const __m512 *y, __m512 *out) {
     __m512 lo = _mm512_unpacklo_ps(y[0], y[1]), hi = _mm512_unpackhi_ps(y[0], y[1]);
     __m512 x0 = _mm512_shuffle_f32x4(lo, hi, 0x44), x1 = _mm512_shuffle_f32x4(lo, hi, 0xEE);
-    _mm512_storeu_ps(dst, _mm512_shuffle_f32x4(x0, x0, 0xD8));
-    _mm512_storeu_ps(dst + 16, _mm512_shuffle_f32x4(x1, x1, 0xD8));
+    out[0] = _mm512_shuffle_f32x4(x0, x0, 0xD8);
+    out[1] = _mm512_shuffle_f32x4(x1, x1, 0xD8);
+}
+// Stores the first n (< 16) floats of v.
+static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+void store_part_avx512(float *p, __m512 v, int n) {
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
 }
 #define GATHER(src, idx, ok)                                                                          \
     _mm512_mask_i32gather_ps(_mm512_setzero_ps(),                                                     \
@@ -262,6 +285,7 @@ void inter2_avx512(const __m512 *y, float *dst) {
 #undef V_SET1
 #undef V_LOAD
 #undef V_STORE
+#undef V_STOREU
 #undef V_ADD
 #undef V_SUB
 #undef V_MUL
@@ -280,6 +304,7 @@ void inter2_avx512(const __m512 *y, float *dst) {
 #define V_SET1(x) _mm256_set1_ps(x)
 #define V_LOAD(p) _mm256_load_ps(p)
 #define V_STORE(p, v) _mm256_store_ps((p), (v))
+#define V_STOREU(p, v) _mm256_storeu_ps((p), (v))
 #define V_ADD _mm256_add_ps
 #define V_SUB _mm256_sub_ps
 #define V_MUL _mm256_mul_ps
@@ -287,10 +312,19 @@ void inter2_avx512(const __m512 *y, float *dst) {
 #define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define V_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 
-// Lane shuffles for contiguous access to interior tile rows (see the AVX-512 versions).
+// Lane shuffles for contiguous access to rows of tiles (see the AVX-512 versions).
 static inline __attribute__((always_inline, target("avx2,fma")))
-void deint4_avx2(const float *p, __m256 *d) {
-    __m256 q0 = _mm256_loadu_ps(p), q1 = _mm256_loadu_ps(p + 8), q2 = _mm256_loadu_ps(p + 16), q3 = _mm256_loadu_ps(p + 24);
+__m256 load_avx2(const float *p, int x, int W, int masked) {
+    if (!masked) return _mm256_loadu_ps(p);
+    const __m256i col = _mm256_add_epi32(_mm256_set1_epi32(x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)),
+                                        _mm256_cmpgt_epi32(_mm256_set1_epi32(W), col));
+    return _mm256_maskload_ps(p, ok);
+}
+static inline __attribute__((always_inline, target("avx2,fma")))
+void deint4_avx2(const float *p, int x, int W, int masked, __m256 *d) {
+    __m256 q0 = load_avx2(p, x, W, masked), q1 = load_avx2(p + 8, x + 8, W, masked);
+    __m256 q2 = load_avx2(p + 16, x + 16, W, masked), q3 = load_avx2(p + 24, x + 24, W, masked);
     __m256 t0 = _mm256_unpacklo_ps(q0, q1), t1 = _mm256_unpackhi_ps(q0, q1);
     __m256 t2 = _mm256_unpacklo_ps(q2, q3), t3 = _mm256_unpackhi_ps(q2, q3);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -300,28 +334,33 @@ void deint4_avx2(const float *p, __m256 *d) {
     d[3] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0xEE), perm);
 }
 static inline __attribute__((always_inline, target("avx2,fma")))
-void deint2_avx2(const float *p, __m256 *d) {
-    __m256 q0 = _mm256_loadu_ps(p), q1 = _mm256_loadu_ps(p + 8);
+void deint2_avx2(const float *p, int x, int W, int masked, __m256 *d) {
+    __m256 q0 = load_avx2(p, x, W, masked), q1 = load_avx2(p + 8, x + 8, W, masked);
     const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
     d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q0, q1, 0x88), perm);
     d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q0, q1, 0xDD), perm);
 }
 static inline __attribute__((always_inline, target("avx2,fma")))
-void inter4_avx2(const __m256 *y, float *dst) {
+void inter4_avx2(const __m256 *y, __m256 *out) {
     __m256 a = _mm256_unpacklo_ps(y[0], y[1]), b = _mm256_unpacklo_ps(y[2], y[3]);
     __m256 c = _mm256_unpackhi_ps(y[0], y[1]), d = _mm256_unpackhi_ps(y[2], y[3]);
     __m256 e0 = _mm256_shuffle_ps(a, b, 0x44), e1 = _mm256_shuffle_ps(a, b, 0xEE);
     __m256 e2 = _mm256_shuffle_ps(c, d, 0x44), e3 = _mm256_shuffle_ps(c, d, 0xEE);
-    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(e0, e1, 0x20));
-    _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(e2, e3, 0x20));
-    _mm256_storeu_ps(dst + 16, _mm256_permute2f128_ps(e0, e1, 0x31));
-    _mm256_storeu_ps(dst + 24, _mm256_permute2f128_ps(e2, e3, 0x31));
+    out[0] = _mm256_permute2f128_ps(e0, e1, 0x20);
+    out[1] = _mm256_permute2f128_ps(e2, e3, 0x20);
+    out[2] = _mm256_permute2f128_ps(e0, e1, 0x31);
+    out[3] = _mm256_permute2f128_ps(e2, e3, 0x31);
 }
 static inline __attribute__((always_inline, target("avx2,fma")))
-void inter2_avx2(const __m256 *y, float *dst) {
+void inter2_avx2(const __m256 *y, __m256 *out) {
     __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
-    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(lo, hi, 0x20));
-    _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    out[0] = _mm256_permute2f128_ps(lo, hi, 0x20);
+    out[1] = _mm256_permute2f128_ps(lo, hi, 0x31);
+}
+static inline __attribute__((always_inline, target("avx2,fma")))
+void store_part_avx2(float *p, __m256 v, int n) {
+    const __m256i ok = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(p, ok, v);
 }
 #define GATHER(src, idx, ok)                                                                          \
     _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (src), _mm256_load_si256((const __m256i *)(idx)),  \
@@ -336,20 +375,20 @@ void inter2_avx2(const __m256 *y, float *dst) {
 #include "winograd_simd.h"
 #endif
 
-void wk_wino_block(const wk_wino_geom *g, const float *x, int t0,
+void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    const int32_t *row_ptr, const int32_t *col_off, const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *scratch, int transform_input) {
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+        block_avx512(g, x, t0, tb, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
         return;
     case 1:
-        block_avx2(g, x, t0, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+        block_avx2(g, x, t0, tb, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
         return;
     default: break;
     }
 #endif
-    block_portable(g, x, t0, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+    block_portable(g, x, t0, tb, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
 }

@@ -96,19 +96,25 @@ DEFINE_2D(5, 8, 4)
                 }                                                                                  \
         }                                                                                          \
         const long plane = (long)g->H * g->W, xistride = (long)g->C * g->TB + WK_PAD;              \
-        /* Interior: VW tiles of one tile row, whole patches (and the loads) inside the plane. */  \
+        /* Row group: the live tiles lie in one tile row. Each patch row is then read with     */  \
+        /* contiguous (masked at the borders) loads and lane shuffles instead of gathers.      */  \
         const int fy = (t0 / g->tilesW) * MM - g->padT, fx = (t0 % g->tilesW) * MM - g->padL;      \
-        const int interior = live == VW && (t0 % g->tilesW) + VW <= g->tilesW && fy >= 0 &&        \
-                             fy + A <= g->H && fx >= 0 && fx + VW * MM + MM <= g->W;              \
+        const int row_group = (t0 % g->tilesW) + live <= g->tilesW;                                \
+        const int masked = fx < 0 || fx + VW * MM + MM > g->W;                                     \
         for (int c = 0; c < g->C; c++) {                                                           \
             const float *src = x + c * plane;                                                      \
             VT d[A * A], v[A * A];                                                                 \
-            if (interior) {                                                                        \
+            if (row_group) {                                                                       \
                 for (int i = 0; i < A; i++) {                                                      \
-                    const float *row = src + (long)(fy + i) * g->W + fx;                           \
+                    const int iy = fy + i;                                                         \
+                    if (iy < 0 || iy >= g->H) {                                                    \
+                        for (int j = 0; j < A; j++) d[i * A + j] = V_ZERO();                       \
+                        continue;                                                                  \
+                    }                                                                              \
+                    const float *row = src + (long)iy * g->W + fx;                                 \
                     VT tmp[MM];                                                                    \
-                    FN(deint##MM)(row, d + i * A);                                                 \
-                    FN(deint##MM)(row + MM, tmp);                                                  \
+                    FN(deint##MM)(row, fx, g->W, masked, d + i * A);                               \
+                    FN(deint##MM)(row + MM, fx + MM, g->W, masked, tmp);                           \
                     for (int j = MM; j < A; j++) d[i * A + j] = tmp[j - MM];                       \
                 }                                                                                  \
             } else                                                                                 \
@@ -127,7 +133,8 @@ DEFINE_INPUT(5, 8, 4)
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
     ATTR static void FN(output_##N)(const float *M, long mstride, int lane0,                       \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
-                                    long obase, int ow, float b, int relu, float *dst) {           \
+                                    long obase, int orows, int ocount, int ow, float b, int relu, \
+                                    float *dst) {                                                  \
         VT m[A * A], yv[MM * MM];                                                                  \
         for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * mstride + lane0);                    \
         FN(at2d_##N)(m, yv);                                                                       \
@@ -136,9 +143,17 @@ DEFINE_INPUT(5, 8, 4)
             yv[e] = V_ADD(yv[e], vb);                                                              \
             if (relu) yv[e] = V_MAX(yv[e], zero);                                                  \
         }                                                                                          \
-        if (obase >= 0) {                                                                          \
-            /* Interior: each output row of the VW tiles is VW * MM contiguous floats. */         \
-            for (int i = 0; i < MM; i++) FN(inter##MM)(yv + i * MM, dst + obase + (long)i * ow);   \
+        if (ocount > 0) {                                                                          \
+            /* Row group: each output row of the tiles is up to VW * MM contiguous floats. */     \
+            for (int i = 0; i < MM && i < orows; i++) {                                            \
+                VT out[MM];                                                                        \
+                FN(inter##MM)(yv + i * MM, out);                                                   \
+                float *o = dst + obase + (long)i * ow;                                             \
+                for (int q = 0; q < MM && q * VW < ocount; q++) {                                  \
+                    if ((q + 1) * VW <= ocount) V_STOREU(o + q * VW, out[q]);                \
+                    else FN(store_part)(o + q * VW, out[q], ocount - q * VW);                      \
+                }                                                                                  \
+            }                                                                                      \
         } else {                                                                                   \
             for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e]);            \
         }                                                                                          \
@@ -195,12 +210,11 @@ ATTR static void FN(products)(const float *V, long xistride, int a2, int TB,
     }
 }
 
-ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0,
+ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
                            const int32_t *row_ptr, const int32_t *col_off, const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *scratch, int transform_input) {
     const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TB = g->TB;
-    const int tb = (g->T - t0) < TB ? (g->T - t0) : TB;
     const long xistride = (long)g->C * TB + WK_PAD, plane = (long)g->OH * g->OW;
     float *V = scratch, *M = scratch + a2 * xistride;
     if (transform_input) {
@@ -216,11 +230,14 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0,
     int32_t oidx[64 / VW][16][VW] __attribute__((aligned(64)));
     int32_t ook[64 / VW][16][VW] __attribute__((aligned(64)));
     long obase[64 / VW];
+    int orows[64 / VW], ocount[64 / VW];
     for (int grp = 0; grp * VW < tb; grp++) {
-        const int first = t0 + grp * VW, oy = (first / g->tilesW) * m, ox = (first % g->tilesW) * m;
-        const int whole = tb - grp * VW >= VW && (first % g->tilesW) + VW <= g->tilesW &&
-                          oy + m <= g->OH && ox + VW * m <= g->OW;
-        obase[grp] = whole ? (long)oy * g->OW + ox : -1;
+        const int first = t0 + grp * VW, live = tb - grp * VW < VW ? tb - grp * VW : VW;
+        const int oy = (first / g->tilesW) * m, ox = (first % g->tilesW) * m;
+        const int row_group = (first % g->tilesW) + live <= g->tilesW;
+        obase[grp] = (long)oy * g->OW + ox;
+        orows[grp] = g->OH - oy;
+        ocount[grp] = row_group ? (live * m < g->OW - ox ? live * m : g->OW - ox) : 0;
         for (int l = 0; l < VW; l++) {
             int lane = grp * VW + l, tile = t0 + (lane < tb ? lane : 0);
             int oy0 = (tile / g->tilesW) * m, ox0 = (tile % g->tilesW) * m;
@@ -241,9 +258,9 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0,
             const float *Mk = M + (long)kk * TB;
             const long mstride = (long)kn * TB + WK_PAD;
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
             }
         }
     }

@@ -22,13 +22,13 @@ typedef struct {
     int TB;             ///< tiles per block: 16, 32 or 64
 } wk_wino_geom;
 
-/// Computes out-channels k0..<k1 of the group for tiles t0 ..< min(t0 + TB, T):
+/// Computes out-channels k0..<k1 of the group for the tb (<= TB) tiles t0 ..< t0 + tb:
 /// input transform of the block into V = scratch[a2][C][TB] (skipped when
 /// `transform_input` is 0: V already holds this block), then per k the sparse
 /// products of all alpha^2 positions into an L1-resident [a2][TB] scratch, the
 /// output transform, bias, optional ReLU and the store into y[k][OH][OW].
 /// CSR row (xi, k) is `row_stride * xi + row_base + k`; col_off[e] = c * TB.
-void wk_wino_block(const wk_wino_geom *g, const float *x, int t0,
+void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    const int32_t *row_ptr, const int32_t *col_off, const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *scratch, int transform_input);
@@ -39,6 +39,9 @@ long wk_wino_scratch_floats(const wk_wino_geom *g);
 /// The instruction set the kernels use: 2 AVX-512, 1 AVX2+FMA, 0 portable C.
 /// Detected from the CPU, capped by wk_limit_isa.
 int wk_isa(void);
+
+/// Tiles per SIMD vector of the kernels in use: 16 (AVX-512), 8 (AVX2) or 1 (portable).
+int wk_vector_width(void);
 
 /// "AVX-512", "AVX2" or "portable".
 const char *wk_isa_name(void);

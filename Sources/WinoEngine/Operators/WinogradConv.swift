@@ -29,6 +29,9 @@ final class WinogradConvLayer: Layer {
     let values: AlignedBuffer
     let nnz: Int
     let storedDense: Bool
+    /// Blocks are segments of one tile row (else runs of tiles in raster order).
+    let rowBlocks: Bool
+    let blocksPerRow: Int
     let bias: [Float]
 
     init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?) {
@@ -42,10 +45,17 @@ final class WinogradConvLayer: Layer {
         let m = variant.m, a2 = alpha * alpha
         let cg = params.inChannels / params.groups
         let tilesW = (ow + m - 1) / m, tiles = ((oh + m - 1) / m) * tilesW
-        // As many tiles per block (64, 32, 16) as keep the block's V within 1 MiB (L2) and
-        // are useful: long vector rows amortise each CSR row's overhead when C is small.
+        // Blocks of TB tiles (16, 32 or 64). When a tile row holds at least one SIMD vector
+        // of tiles, blocks are segments of one tile row (contiguous loads and stores, no
+        // gathers); otherwise they run through the tiles in raster order. TB is as large as
+        // useful while the block's V stays within 1 MiB (L2): long vector rows amortise each
+        // CSR row's overhead when C is small.
+        let vw = Int(wk_vector_width())
+        rowBlocks = vw > 1 && tilesW >= vw
+        let span = rowBlocks ? tilesW : tiles
         var tb = 16
-        for cand in [64, 32] where tb == 16 && tiles >= cand && a2 * cg * cand * 4 <= 1 << 20 { tb = cand }
+        for cand in [32, 64] where span > tb && a2 * cg * cand * 4 <= 1 << 20 { tb = cand }
+        blocksPerRow = (tilesW + tb - 1) / tb
         geom = wk_wino_geom(variant: Int32(variant.rawValue), C: Int32(cg), H: Int32(h), W: Int32(w),
                             padT: Int32(params.window.padTop), padL: Int32(params.window.padLeft),
                             OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb))
@@ -73,7 +83,7 @@ final class WinogradConvLayer: Layer {
     var explanation: String {
         let kind = storedDense ? "dense" : "CSR \(String(format1: density * 100))% dense"
         let backend = String(cString: wk_isa_name())
-        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles in blocks of \(geom.TB), weights \(kind), \(backend) kernel"
+        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles in blocks of \(geom.TB)\(rowBlocks ? " along tile rows" : ""), weights \(kind), \(backend) kernel"
     }
 
     func scratch(batch: Int) -> ScratchNeed {
@@ -83,8 +93,17 @@ final class WinogradConvLayer: Layer {
 
     func run(_ io: LayerIO, _ ctx: RunContext) {
         let G = p.groups, cg = c / G, kg = p.outChannels / G, K = p.outChannels
-        let T = Int(geom.T), TB = Int(geom.TB)
-        let blocks = (T + TB - 1) / TB
+        let T = Int(geom.T), TB = Int(geom.TB), tilesW = Int(geom.tilesW), perRow = blocksPerRow
+        let rowBlocks = self.rowBlocks
+        let blocks = rowBlocks ? (T / tilesW) * perRow : (T + TB - 1) / TB
+        // First tile and tile count of block b.
+        func block(_ b: Int) -> (t0: Int, count: Int) {
+            if rowBlocks {
+                let tx = (b % perRow) * TB
+                return ((b / perRow) * tilesW + tx, min(TB, tilesW - tx))
+            }
+            return (b * TB, min(TB, T - b * TB))
+        }
         // Split out-channels when there are too few blocks to feed the threads.
         let want = 4 * ctx.threads
         let base = io.batch * G * blocks
@@ -112,7 +131,8 @@ final class WinogradConvLayer: Layer {
                             let k0 = kg * chunk / kchunks, k1 = kg * (chunk + 1) / kchunks
                             let fresh: Int32 = held[thread] == key ? 0 : 1
                             held[thread] = key
-                            wk_wino_block(gp, x + (n * c + g * cg) * plane, Int32(blk * TB),
+                            let (t0, count) = block(blk)
+                            wk_wino_block(gp, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
                                           rp, cp, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
                                           bp + g * kg, relu, y + (n * K + g * kg) * oplane, scratch[thread], fresh)
                         }
