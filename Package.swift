@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "wino-modelgen", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
-        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat"]),
+        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference"]),
         .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels"]),
     ],
     swiftLanguageModes: [.v5]

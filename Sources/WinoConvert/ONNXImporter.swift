@@ -44,8 +44,9 @@ public struct ImportedModel: Sendable {
 
 /// Imports ONNX models.
 public enum ONNXImporter {
-    /// Supported opsets of the default domain.
-    public static let opsets = 7...21
+    /// Supported opsets of the default domain (older ones too: every op handler
+    /// checks all attributes of a node, so older semantics cannot slip through).
+    public static let opsets = 1...21
     /// Largest ONNX file accepted.
     public static let maxFileBytes = 4 << 30
 

@@ -79,13 +79,20 @@ extension GraphBuilder {
                 throw fail(n, "training_mode is true; only inference is supported")
             }
             try onlyFirstOutput(n)
-            same(n, try activation(n, 0))
+            try passThrough(n, try activation(n, 0))
         case "Identity":
             _ = try attrs(n, [])
-            same(n, try activation(n, 0))
+            try passThrough(n, try activation(n, 0))
         default:
             throw ConvertError("node '\(label(n))' uses op '\(n.opType)', which is not supported (supported ops: \(Self.supportedOps.joined(separator: ", ")))")
         }
+    }
+
+    /// Identity and inference-time Dropout: an alias, or an engine Dropout (free at run
+    /// time) when the value is the model input, so that the graph computes something.
+    func passThrough(_ n: Onnx_NodeProto, _ x: String) throws {
+        if x != inputName { same(n, x); return }
+        try emit(n, .dropout, inputs: [x], out: n.output[0], rank: ranks[x]!)
     }
 
     func constantNode(_ n: Onnx_NodeProto) throws {

@@ -38,10 +38,10 @@ extension GraphBuilder {
         return shapes[x]!.reduce(1, *)
     }
 
-    /// Emits a fully-connected node from W [out, in] (Double) and an optional bias.
-    func fullyConnected(_ n: Onnx_NodeProto, _ x: String, w: [Double], out: Int, bias: [Double]?) throws {
+    /// Emits a fully-connected node from W [out, in] and an optional bias.
+    func fullyConnected(_ n: Onnx_NodeProto, _ x: String, w: [Float], out: Int, bias: [Double]?) throws {
         let f = w.count / out
-        var weights = [addTensor("\(label(n)).weight", shape: [out, f], values: w.map { Float($0) })]
+        var weights = [addTensor("\(label(n)).weight", shape: [out, f], values: w)]
         if let b = bias { weights.append(addTensor("\(label(n)).bias", shape: [out], values: b.map { Float($0) })) }
         try emit(n, .fullyConnected, inputs: [x], out: n.output[0], rank: 2, weights: weights)
     }
@@ -57,10 +57,8 @@ extension GraphBuilder {
         guard b.isFloat, b.dims.count == 2 else { throw fail(n, "B '\(b.name)' must be a 2-D float initializer") }
         let (bin, bout) = transB ? (b.dims[1], b.dims[0]) : (b.dims[0], b.dims[1])
         guard bin == f else { throw fail(n, "B '\(b.name)' of shape \(b.dims) expects \(bin) input features, the input has \(f)") }
-        var w = [Double](repeating: 0, count: bout * f)
-        for o in 0..<bout {
-            for i in 0..<f { w[o * f + i] = alpha * Double(transB ? b.floats[o * f + i] : b.floats[i * bout + o]) }
-        }
+        var w = transB ? b.floats : transpose(b.floats, rows: f, cols: bout)
+        if alpha != 1 { w = w.map { Float(alpha * Double($0)) } }
         var bias: [Double]? = nil
         if let c = try constant(n, 2, required: false) {
             guard c.isFloat, let v = vectorBias(c, count: bout) else {
@@ -78,6 +76,17 @@ extension GraphBuilder {
         return t.floats
     }
 
+    /// The transpose of a row-major rows x cols matrix.
+    func transpose(_ m: [Float], rows: Int, cols: Int) -> [Float] {
+        var t = [Float](repeating: 0, count: m.count)
+        m.withUnsafeBufferPointer { src in
+            t.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows { for c in 0..<cols { dst[c * rows + r] = src[r * cols + c] } }
+            }
+        }
+        return t
+    }
+
     func matMul(_ n: Onnx_NodeProto) throws {
         _ = try attrs(n, [])
         let x = try activation(n, 0)
@@ -87,9 +96,7 @@ extension GraphBuilder {
             throw fail(n, "B '\(b.name)' has shape \(b.dims), expected a [\(f), out] float initializer")
         }
         let out = b.dims[1]
-        var w = [Double](repeating: 0, count: out * f)
-        for o in 0..<out { for i in 0..<f { w[o * f + i] = Double(b.floats[i * out + o]) } }
-        try fullyConnected(n, x, w: w, out: out, bias: nil)
+        try fullyConnected(n, x, w: transpose(b.floats, rows: f, cols: out), out: out, bias: nil)
     }
 
     func add(_ n: Onnx_NodeProto) throws {

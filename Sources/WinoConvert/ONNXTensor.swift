@@ -65,7 +65,7 @@ public struct ONNXTensor: Equatable, Sendable {
         case .float?:
             if !raw.isEmpty {
                 try checkCount(raw.count / 4, "float32 values in raw_data"); guard raw.count % 4 == 0 else { throw ConvertError("\(what): raw_data is not a whole number of float32 values") }
-                floats = raw.withUnsafeBytes { b in (0..<n).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+                floats = Self.littleEndianFloats(raw, count: n)
             } else {
                 try checkCount(t.floatData.count, "values in float_data")
                 floats = t.floatData
@@ -100,6 +100,16 @@ public struct ONNXTensor: Equatable, Sendable {
         if let i = floats.firstIndex(where: { !$0.isFinite }) {
             throw ConvertError("\(what) value \(i) is \(floats[i])")
         }
+    }
+
+    /// `count` float32 values from little-endian bytes (a bulk copy on little-endian hosts).
+    static func littleEndianFloats(_ raw: Data, count n: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: n)
+        out.withUnsafeMutableBytes { dst in raw.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * 4)])) } }
+        #if _endian(big)
+        for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
+        #endif
+        return out
     }
 
     /// Whether the tensor holds floating-point values.

@@ -96,21 +96,22 @@ public enum WinogradEncoder {
                 sparsity = o.fcSparsity
             }
             let per = values.count / (scale?.count ?? 1)
-            let score: (Int) -> Double = { e in Double(abs(values[e])) * (scale.map { $0[e / per] } ?? 1) }
             var zeroed = 0
-            if let th = threshold {
-                for e in values.indices where values[e] != 0 && score(e) < th { values[e] = 0; zeroed += 1 }
-            } else if let s = sparsity, s > 0 {
-                zeroed = prune(&values, fraction: s, score: score)
+            if threshold != nil || (sparsity ?? 0) > 0 {
+                let scores = values.indices.map { e in Double(abs(values[e])) * (scale.map { $0[e / per] } ?? 1) }
+                if let th = threshold {
+                    for e in values.indices where values[e] != 0 && scores[e] < th { values[e] = 0; zeroed += 1 }
+                } else if let s = sparsity {
+                    zeroed = prune(&values, fraction: s, scores: scores)
+                }
             }
             let rows = values.count / t.shape.last!, cols = t.shape.last!
-            if zeroed > 0 || values.contains(0) && (sparsity ?? 0) > 0 {
+            if zeroed > 0 || threshold != nil || (sparsity ?? 0) > 0 {
                 t.data = .csr(CSRMatrix(dense: values, rows: rows, cols: cols))
             } else {
                 t.data = .dense(values)
             }
-            reports.append(LayerReport(name: node.name, op: node.op, winograd: t.winograd, nnz: values.count - values.filter { $0 == 0 }.count,
-                                       count: values.count))
+            reports.append(LayerReport(name: node.name, op: node.op, winograd: t.winograd, nnz: t.storedCount, count: values.count))
             g.tensors[ti] = t
             g.nodes[i] = node
             index[t.name] = ti
@@ -125,14 +126,13 @@ public enum WinogradEncoder {
     }
 
     /// Zeroes the round(fraction * count) entries of smallest score (ties: lower index first). Returns how many.
-    static func prune(_ values: inout [Float], fraction: Double, score: (Int) -> Double) -> Int {
+    static func prune(_ values: inout [Float], fraction: Double, scores: [Double]) -> Int {
         let k = Int((fraction * Double(values.count)).rounded())
         guard k > 0 else { return 0 }
         if k >= values.count {
             values = [Float](repeating: 0, count: values.count)
             return k
         }
-        let scores = values.indices.map { score($0) }
         let cut = scores.sorted()[k - 1]   // the k-th smallest score
         var below = scores.filter { $0 < cut }.count
         for e in values.indices {

@@ -34,9 +34,9 @@ struct InspectCommand: ParsableCommand {
         let layers = g.nodes.map { n in
             LayerOut(name: n.name, op: "\(n.op)", inputs: n.inputs.map { shapes[$0] ?? [] }, output: shapes[n.output] ?? [],
                      tensors: n.weights.compactMap { byName[$0] }.map { t in
-                        let count = t.shape.reduce(1, *)
+                        let count = t.shape.reduce(1, *), nnz = t.isCSR ? t.nnz : count
                         return TensorOut(name: t.name, shape: t.shape, encoding: t.isCSR ? "csr" : "dense", tile: t.winograd.map { "\($0)" },
-                                         nnz: t.nnz, density: count == 0 ? 0 : Double(t.nnz) / Double(count),
+                                         nnz: nnz, density: count == 0 ? 0 : Double(nnz) / Double(count),
                                          raw_bytes: t.rawBytes, stored_bytes: t.storedBytes)
                      })
         }

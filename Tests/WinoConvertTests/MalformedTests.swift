@@ -1,0 +1,137 @@
+// Hostile and unsupported ONNX input: every case is a ConvertError naming what
+// and where, never a crash.
+import Foundation
+@testable import WinoConvert
+import XCTest
+
+final class MalformedTests: XCTestCase {
+    /// x [1, 1, 5, 5] -> Conv(W [2, 1, 3, 3], pads 1) -> Relu -> y.
+    func tinyModel(opset: Int64 = 13) -> Onnx_ModelProto {
+        var w = Onnx_TensorProto()
+        w.name = "W"
+        w.dims = [2, 1, 3, 3]
+        w.dataType = 1
+        w.floatData = (0..<18).map { Float($0) / 18 - 0.5 }
+        var conv = Onnx_NodeProto()
+        conv.name = "conv"; conv.opType = "Conv"; conv.input = ["x", "W"]; conv.output = ["c"]
+        var pads = Onnx_AttributeProto()
+        pads.name = "pads"; pads.type = .ints; pads.ints = [1, 1, 1, 1]
+        conv.attribute = [pads]
+        var relu = Onnx_NodeProto()
+        relu.name = "relu"; relu.opType = "Relu"; relu.input = ["c"]; relu.output = ["y"]
+        func info(_ name: String, _ dims: [Int64]) -> Onnx_ValueInfoProto {
+            var v = Onnx_ValueInfoProto()
+            v.name = name
+            var t = Onnx_TypeProto.Tensor()
+            t.elemType = 1
+            t.shape.dim = dims.map { var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = $0; return d }
+            v.type.tensorType = t
+            return v
+        }
+        var g = Onnx_GraphProto()
+        g.name = "tiny"
+        g.node = [conv, relu]
+        g.initializer = [w]
+        g.input = [info("x", [1, 1, 5, 5])]
+        g.output = [info("y", [1, 2, 5, 5])]
+        var m = Onnx_ModelProto()
+        m.irVersion = 8
+        var op = Onnx_OperatorSetIdProto()
+        op.version = opset
+        m.opsetImport = [op]
+        m.graph = g
+        return m
+    }
+
+    func expectError(_ m: Onnx_ModelProto, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        try expectError(try m.serializedBytes(), fragments, file: file, line: line)
+    }
+
+    func expectError(_ bytes: [UInt8], _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertThrowsError(try ONNXImporter.importModel(bytes: bytes), file: file, line: line) { e in
+            XCTAssertTrue(e is ConvertError, "\(e)", file: file, line: line)
+            for f in fragments { XCTAssertTrue("\(e)".contains(f), "'\(e)' does not mention \(f)", file: file, line: line) }
+        }
+    }
+
+    func testTinyModelImports() throws {
+        let imp = try ONNXImporter.importModel(bytes: try tinyModel().serializedBytes())
+        XCTAssertEqual(imp.graph.nodes.map { $0.op }, [.conv, .relu])
+        XCTAssertEqual(imp.graph.metadata.inputShape, [1, 5, 5])
+    }
+
+    func testTruncatedProtobuf() throws {
+        let bytes: [UInt8] = try tinyModel().serializedBytes()
+        for cut in [1, bytes.count / 3, bytes.count / 2, bytes.count - 1] {
+            try expectError(Array(bytes.prefix(cut)), [])
+        }
+        try expectError([0xFF, 0xFF, 0xFF, 0xFF, 0xFF], ["ONNX"])
+        try expectError([], ["no graph"])
+    }
+
+    func testMissingInitializer() throws {
+        var m = tinyModel()
+        m.graph.initializer = []
+        try expectError(m, ["'conv'", "'W'", "missing initializer"])
+    }
+
+    func testCycle() throws {
+        var m = tinyModel()
+        m.graph.node[0].input = ["x", "W"]
+        var a = Onnx_NodeProto(); a.name = "a"; a.opType = "Relu"; a.input = ["q"]; a.output = ["p"]
+        var b = Onnx_NodeProto(); b.name = "b"; b.opType = "Relu"; b.input = ["p"]; b.output = ["q"]
+        m.graph.node[1].input = ["q"]
+        m.graph.node += [a, b]
+        try expectError(m, ["cycle"])
+    }
+
+    func testWrongWeightShape() throws {
+        var m = tinyModel()
+        m.graph.initializer[0].dims = [2, 1, 3, 4]
+        try expectError(m, ["'W'", "24 elements", "18"])
+        m = tinyModel()
+        m.graph.initializer[0].dims = [2, 2, 3, 3]
+        m.graph.initializer[0].floatData = [Float](repeating: 0.1, count: 36)
+        try expectError(m, ["'conv'", "input channels"])
+    }
+
+    func testHugeDeclaredDims() throws {
+        var m = tinyModel()
+        m.graph.initializer[0].dims = [1 << 40, 1 << 40, 3, 3]
+        try expectError(m, ["'W'", "declares dimension"])
+        m.graph.initializer[0].dims = [1 << 20, 1 << 20, 1 << 10, 1]
+        try expectError(m, ["'W'", "2^31"])
+        m.graph.initializer[0].dims = [-2, 1, 3, 3]
+        try expectError(m, ["'W'", "dimension -2"])
+        m = tinyModel()
+        m.graph.input[0].type.tensorType.shape.dim[2].dimValue = 1 << 40
+        try expectError(m, ["'x'", "out of range"])
+    }
+
+    func testUnsupportedOpAndAttribute() throws {
+        var m = tinyModel()
+        m.graph.node[1].opType = "Tanh"
+        try expectError(m, ["'relu'", "'Tanh'", "not supported"])
+        m = tinyModel()
+        var dil = Onnx_AttributeProto()
+        dil.name = "dilations"; dil.type = .ints; dil.ints = [2, 2]
+        m.graph.node[0].attribute.append(dil)
+        try expectError(m, ["'conv'", "Conv", "'dilations'"])
+        m = tinyModel()
+        var odd = Onnx_AttributeProto()
+        odd.name = "frobnicate"; odd.type = .int; odd.i = 1
+        m.graph.node[1].attribute.append(odd)
+        try expectError(m, ["'relu'", "'frobnicate'"])
+        try expectError(tinyModel(opset: 22), ["opset 22"])
+    }
+
+    func testExternalDataRefused() throws {
+        var m = tinyModel()
+        m.graph.initializer[0].floatData = []
+        m.graph.initializer[0].dataLocation = .external
+        var loc = Onnx_StringStringEntryProto()
+        loc.key = "location"; loc.value = "../../etc/passwd"
+        m.graph.initializer[0].externalData = [loc]
+        try expectError(m, ["'W'", "external"])
+    }
+}
