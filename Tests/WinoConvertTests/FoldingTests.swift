@@ -1,0 +1,99 @@
+// Folds the converter performs, checked against the unfolded arithmetic:
+// BatchNormalization into the preceding Conv, Add of a constant into the bias of
+// MatMul, and command-line metadata.
+import Foundation
+@testable import WinoConvert
+import WinoEngine
+import WinoFormat
+import XCTest
+
+func floatTensor(_ name: String, _ dims: [Int64], _ values: [Float]) -> Onnx_TensorProto {
+    var t = Onnx_TensorProto()
+    t.name = name; t.dims = dims; t.dataType = 1; t.floatData = values
+    return t
+}
+
+func onnxNode(_ name: String, _ op: String, _ inputs: [String], _ outputs: [String], ints: [String: [Int64]] = [:]) -> Onnx_NodeProto {
+    var n = Onnx_NodeProto()
+    n.name = name; n.opType = op; n.input = inputs; n.output = outputs
+    n.attribute = ints.sorted { $0.key < $1.key }.map { var a = Onnx_AttributeProto(); a.name = $0.key; a.type = .ints; a.ints = $0.value; return a }
+    return n
+}
+
+func onnxModel(_ nodes: [Onnx_NodeProto], _ inits: [Onnx_TensorProto], input: [Int64], output: String) -> [UInt8] {
+    var v = Onnx_ValueInfoProto()
+    v.name = "x"
+    var t = Onnx_TypeProto.Tensor()
+    t.elemType = 1
+    t.shape.dim = input.map { var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = $0; return d }
+    v.type.tensorType = t
+    var o = Onnx_ValueInfoProto()
+    o.name = output
+    var g = Onnx_GraphProto()
+    g.name = "folding"; g.node = nodes; g.initializer = inits; g.input = [v]; g.output = [o]
+    var m = Onnx_ModelProto()
+    m.irVersion = 8
+    var op = Onnx_OperatorSetIdProto()
+    op.version = 13
+    m.opsetImport = [op]
+    m.graph = g
+    return try! m.serializedBytes()
+}
+
+final class FoldingTests: XCTestCase {
+    func testBatchNormFoldsIntoConv() throws {
+        let (k, c) = (4, 3)
+        let w = (0..<(k * c * 9)).map { Float(sin(Double($0))) }
+        let b = (0..<k).map { Float($0) * 0.1 - 0.2 }
+        let scale: [Float] = [1.5, -0.5, 2, 0.25], bias: [Float] = [0.1, 0.2, -0.3, 0.4]
+        let mean: [Float] = [0.3, -0.1, 0.2, 0], variance: [Float] = [0.5, 2, 1, 0.1]
+        let conv = onnxNode("conv", "Conv", ["x", "W", "B"], ["c"], ints: ["pads": [1, 1, 1, 1]])
+        let inits = [floatTensor("W", [Int64(k), Int64(c), 3, 3], w), floatTensor("B", [Int64(k)], b)]
+        let plain = try ONNXImporter.importModel(bytes: onnxModel([conv], inits, input: [2, 3, 6, 7], output: "c"))
+        let bn = onnxNode("bn", "BatchNormalization", ["c", "s", "bb", "m", "v"], ["y"])
+        let folded = try ONNXImporter.importModel(bytes: onnxModel([conv, bn], inits + [
+            floatTensor("s", [4], scale), floatTensor("bb", [4], bias), floatTensor("m", [4], mean), floatTensor("v", [4], variance)],
+            input: [2, 3, 6, 7], output: "y"))
+        XCTAssertEqual(folded.graph.nodes.map { $0.op }, [.conv], "BatchNormalization was not folded")
+        let x = (0..<(2 * 3 * 6 * 7)).map { Float(cos(Double($0) * 0.7)) }
+        let y0 = try Model(graph: plain.graph).predict(x, batch: 2)
+        let y1 = try Model(graph: folded.graph).predict(x, batch: 2)
+        let want = y0.indices.map { i -> Float in
+            let ch = (i / 42) % k
+            return (y0[i] - mean[ch]) / (variance[ch] + 1e-5).squareRoot() * scale[ch] + bias[ch]
+        }
+        XCTAssertLessThanOrEqual(relativeError(y1, want), 1e-5)
+    }
+
+    func testMatMulPlusAddBecomesFullyConnectedWithBias() throws {
+        let (f, o) = (5, 3)
+        let bm = (0..<(f * o)).map { Float($0 % 7) - 3 }, add: [Float] = [1, -2, 0.5]
+        let nodes = [onnxNode("mm", "MatMul", ["x", "B"], ["p"]), onnxNode("add", "Add", ["p", "bias"], ["y"])]
+        let imp = try ONNXImporter.importModel(bytes: onnxModel(nodes, [floatTensor("B", [Int64(f), Int64(o)], bm),
+                                                                       floatTensor("bias", [1, Int64(o)], add)],
+                                                              input: [2, Int64(f)], output: "y"))
+        XCTAssertEqual(imp.graph.nodes.map { $0.op }, [.fullyConnected])
+        let x: [Float] = [1, 2, 3, 4, 5, -1, 0, 1, 0, 2]
+        let got = try Model(graph: imp.graph).predict(x, batch: 2)
+        var want = [Float]()
+        for r in 0..<2 { for j in 0..<o { want.append(add[j] + (0..<f).reduce(Float(0)) { $0 + x[r * f + $1] * bm[$1 * o + j] }) } }
+        XCTAssertEqual(got, want)
+    }
+
+    func testMetadataFlags() throws {
+        let base = ModelMetadata(name: "m", inputShape: [3, 8, 8], channelOrder: .tensor)
+        var o = MetadataOptions()
+        o.mean = [0.5]
+        o.scale = [1, 2, 3]
+        o.channelOrder = .bgr
+        o.pixelRange = 255
+        let m = try Converter.makeMetadata(base: base, options: o)
+        XCTAssertEqual(m.mean, [0.5, 0.5, 0.5])
+        XCTAssertEqual(m.scale, [1, 2, 3])
+        XCTAssertEqual(m.channelOrder, .bgr)
+        XCTAssertEqual(m.pixelRange, 255)
+        XCTAssertEqual(try Converter.makeMetadata(base: base, options: MetadataOptions()).channelOrder, .rgb)
+        o.mean = [1, 2]
+        XCTAssertThrowsError(try Converter.makeMetadata(base: base, options: o)) { XCTAssertTrue("\($0)".contains("--mean")) }
+    }
+}
