@@ -1,0 +1,92 @@
+// wino-convert as a user meets it: onnx -> inspect -> verify on the MNIST fixture,
+// a pruned model failing verification, and bad input giving `Error: ...` and status 1.
+import Foundation
+import XCTest
+
+final class ConvertCLITests: XCTestCase {
+    /// The built wino-convert next to the test bundle.
+    var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("wino-convert").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("wino-convert")
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        guard FileManager.default.fileExists(atPath: binary.path) else {
+            throw FixtureError(message: "wino-convert not built at \(binary.path): run `swift build --build-tests` first")
+        }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+        let dir = FileManager.default.temporaryDirectory
+        let outURL = dir.appendingPathComponent("wc-out-\(getpid())"), errURL = dir.appendingPathComponent("wc-err-\(getpid())")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        try p.run()
+        p.waitUntilExit()
+        return (p.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
+    }
+
+    func testConvertInspectVerify() throws {
+        let onnx = try fixture("mnist/mnist.onnx", script: "mnist.py")
+        let image = try fixture("mnist/digit0.pgm", script: "mnist.py")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wc-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let labels = dir.appendingPathComponent("labels.txt").path, swz = dir.appendingPathComponent("m.swz").path
+        try (0...9).map(String.init).joined(separator: "\n").write(toFile: labels, atomically: true, encoding: .utf8)
+
+        var r = try run(["onnx", onnx, "-o", swz, "--labels", labels, "--mean", "0.1307", "--scale", "3.2457", "--tile", "F2"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("WinogradConv F(2x2,3x3)"), r.out)
+
+        r = try run(["inspect", swz, "--json"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        let layers = json["layers"] as! [[String: Any]]
+        XCTAssertEqual(layers.filter { $0["op"] as? String == "WinogradConv" }.count, 3)
+        XCTAssertEqual((json["metadata"] as! [String: Any])["labels"] as? Int, 10)
+        r = try run(["inspect", swz])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("F(2x2,3x3)") && r.out.contains("gray"), r.out)
+
+        r = try run(["verify", swz, "--onnx", onnx, "--image", image])
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertTrue(r.out.contains("top-1 agreement: 1/1"), r.out)
+        r = try run(["verify", swz, "--onnx", onnx, "--batch", "4", "--reference"])
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+
+        // Heavily pruned: beyond the tolerance, so status 1.
+        r = try run(["onnx", onnx, "-o", swz, "--sparsity", "0.9", "--fc-sparsity", "0.9", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "")
+        r = try run(["verify", swz, "--onnx", onnx])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("Error: relative error"), r.err)
+    }
+
+    func testBadInputIsAnErrorWithStatusOne() throws {
+        let onnx = try fixture("mnist/mnist.onnx", script: "mnist.py")
+        let missing = try run(["onnx", "/nonexistent.onnx", "-o", "/tmp/x.swz"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.err.contains("Error: cannot read '/nonexistent.onnx'"), missing.err)
+        let notONNX = try run(["onnx", "\(packageRoot)/Package.swift", "-o", "/tmp/x.swz"])
+        XCTAssertEqual(notONNX.status, 1)
+        XCTAssertTrue(notONNX.err.contains("not a valid ONNX model"), notONNX.err)
+        let badLayer = try run(["onnx", onnx, "-o", "/tmp/x.swz", "--layer-sparsity", "conv9=0.5"])
+        XCTAssertEqual(badLayer.status, 1)
+        XCTAssertTrue(badLayer.err.contains("'conv9'"), badLayer.err)
+        let badTile = try run(["onnx", onnx, "-o", "/tmp/x.swz", "--tile", "F6"])
+        XCTAssertNotEqual(badTile.status, 0)
+        XCTAssertTrue(badTile.err.contains("--tile"), badTile.err)
+        let badSwz = try run(["inspect", onnx])
+        XCTAssertEqual(badSwz.status, 1)
+        XCTAssertTrue(badSwz.err.hasPrefix("Error:"), badSwz.err)
+    }
+}
