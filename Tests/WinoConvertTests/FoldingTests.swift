@@ -20,7 +20,7 @@ func onnxNode(_ name: String, _ op: String, _ inputs: [String], _ outputs: [Stri
     return n
 }
 
-func onnxModel(_ nodes: [Onnx_NodeProto], _ inits: [Onnx_TensorProto], input: [Int64], output: String) -> [UInt8] {
+func onnxModel(_ nodes: [Onnx_NodeProto], _ inits: [Onnx_TensorProto], input: [Int64], output: String, opset: Int64 = 13) -> [UInt8] {
     var v = Onnx_ValueInfoProto()
     v.name = "x"
     var t = Onnx_TypeProto.Tensor()
@@ -34,7 +34,7 @@ func onnxModel(_ nodes: [Onnx_NodeProto], _ inits: [Onnx_TensorProto], input: [I
     var m = Onnx_ModelProto()
     m.irVersion = 8
     var op = Onnx_OperatorSetIdProto()
-    op.version = 13
+    op.version = opset
     m.opsetImport = [op]
     m.graph = g
     return try! m.serializedBytes()
@@ -95,5 +95,25 @@ final class FoldingTests: XCTestCase {
         XCTAssertEqual(try Converter.makeMetadata(base: base, options: MetadataOptions()).channelOrder, .rgb)
         o.mean = [1, 2]
         XCTAssertThrowsError(try Converter.makeMetadata(base: base, options: o)) { XCTAssertTrue("\($0)".contains("--mean")) }
+    }
+
+    func testSoftmaxBeforeOpset13CoversTheWholeSample() throws {
+        // Opset < 13: Softmax(axis 1) of [N, C, H, W] normalises over C*H*W; from 13 over C only.
+        let x = (0..<(2 * 2 * 3 * 3)).map { Float($0 % 5) * 0.3 }
+        for opset: Int64 in [11, 13] {
+            var sm = onnxNode("sm", "Softmax", ["x"], ["y"])
+            var axis = Onnx_AttributeProto()
+            axis.name = "axis"; axis.type = .int; axis.i = 1
+            sm.attribute = [axis]
+            let imp = try ONNXImporter.importModel(bytes: onnxModel([sm], [],
+                                                                   input: [2, 2, 3, 3], output: "y", opset: opset))
+            let y = try Model(graph: imp.graph).predict(x, batch: 2)
+            if opset == 11 {
+                XCTAssertEqual(y[0..<18].reduce(0, +), 1, accuracy: 1e-5)
+                XCTAssertEqual(y[18...].reduce(0, +), 1, accuracy: 1e-5)
+            } else {
+                XCTAssertEqual(y[0] + y[9], 1, accuracy: 1e-5)   // channels 0 and 1 at position 0
+            }
+        }
     }
 }
