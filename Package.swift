@@ -49,7 +49,9 @@ let package = Package(
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
         .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference"]),
-        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels"]),
+        // Test support: counts the process's heap allocations (malloc interposer).
+        .target(name: "MallocCounter", path: "Tests/MallocCounter"),
+        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels", "MallocCounter"]),
     ],
     swiftLanguageModes: [.v5]
 )

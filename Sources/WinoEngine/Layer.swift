@@ -3,10 +3,20 @@
 import WinoFormat
 import WinoKernels
 
+/// The activations of one step, read through the request's slot table.
+struct InputList {
+    let slots: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    let indices: [Int]
+    /// Number of inputs.
+    var count: Int { indices.count }
+    /// Input i, [batch] + per-sample shape, densely packed.
+    subscript(i: Int) -> UnsafeMutablePointer<Float> { slots[indices[i]] }
+}
+
 /// What a layer is given to run: its input and output activations for a batch.
 struct LayerIO {
-    /// Input activations, [batch] + per-sample shape, densely packed.
-    var inputs: [UnsafeMutablePointer<Float>]
+    /// Input activations (never written by the layer).
+    var inputs: InputList
     /// Output activation.
     var output: UnsafeMutablePointer<Float>
     /// Batch size.
@@ -19,9 +29,9 @@ struct RunContext {
     var pool: ThreadPool?
     /// Number of per-thread scratch areas (>= the pool's thread count).
     var threads: Int
-    /// Per-thread scratch, `perThread` floats each (64-byte aligned).
+    /// Per-thread scratch (64-byte aligned).
     var scratch: [UnsafeMutablePointer<Float>]
-    /// Scratch shared by all threads of a layer, `shared` floats.
+    /// Scratch shared by all threads of a layer.
     var shared: UnsafeMutablePointer<Float>
 }
 

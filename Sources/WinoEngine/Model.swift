@@ -90,13 +90,35 @@ public final class Model: @unchecked Sendable {
     /// Runs the model on `batch` samples laid out [batch] + inputShape (NCHW) and
     /// returns the output, [batch] + outputShape.
     public func predict(_ input: [Float], batch: Int = 1) throws -> [Float] {
-        try run(input, batch: batch, timings: nil)
+        let count = plan.slotSizes[plan.outputSlot] * batch
+        try checkBatch(batch, inputCount: input.count)
+        return try [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            try input.withUnsafeBufferPointer { try run($0, batch: batch, into: out, timings: nil) }
+            initialized = count
+        }
+    }
+
+    /// Runs the model reading `input` ([batch] + inputShape) and writing the output
+    /// ([batch] + outputShape values) straight into `output`: no copies and, once a
+    /// workspace for this batch size exists, no memory allocation.
+    public func predict(_ input: UnsafeBufferPointer<Float>, batch: Int = 1,
+                        into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkBatch(batch, inputCount: input.count)
+        guard output.count == plan.slotSizes[plan.outputSlot] * batch else {
+            throw EngineError("output buffer has \(output.count) values; the model produces \(batch) x \(outputShape) = \(plan.slotSizes[plan.outputSlot] * batch)")
+        }
+        try run(input, batch: batch, into: output, timings: nil)
     }
 
     /// Like `predict`, also returning the time spent in each layer.
     public func predictWithTimings(_ input: [Float], batch: Int = 1) throws -> (output: [Float], timings: [LayerTiming]) {
         var t = [LayerTiming]()
-        let out = try run(input, batch: batch, timings: &t)
+        let count = plan.slotSizes[plan.outputSlot] * batch
+        try checkBatch(batch, inputCount: input.count)
+        let out = try [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            try input.withUnsafeBufferPointer { try run($0, batch: batch, into: out, timings: &t) }
+            initialized = count
+        }
         return (out, t)
     }
 
@@ -126,24 +148,40 @@ public final class Model: @unchecked Sendable {
         if idle.count < 64 { idle.append(ws) }
     }
 
-    private func run(_ input: [Float], batch: Int, timings: UnsafeMutablePointer<[LayerTiming]>?) throws -> [Float] {
+    private func checkBatch(_ batch: Int, inputCount: Int) throws {
         guard batch >= 1 && batch <= Model.maxBatch else {
             throw EngineError("batch \(batch) is outside 1...\(Model.maxBatch)")
         }
         let perSample = plan.slotSizes[plan.inputSlot]
-        guard input.count == perSample * batch else {
-            throw EngineError("input has \(input.count) values; the model expects \(batch) x \(inputShape) = \(perSample * batch)")
+        guard inputCount == perSample * batch else {
+            throw EngineError("input has \(inputCount) values; the model expects \(batch) x \(inputShape) = \(perSample * batch)")
         }
-        if let i = input.firstIndex(where: { !$0.isFinite }) {
+    }
+
+    private func run(_ input: UnsafeBufferPointer<Float>, batch: Int, into output: UnsafeMutableBufferPointer<Float>,
+                     timings: UnsafeMutablePointer<[LayerTiming]>?) throws {
+        // Non-finite inputs (exponent bits all ones): one vectorisable integer max pass.
+        var exponent: UInt32 = 0
+        input.withMemoryRebound(to: UInt32.self) { bits in
+            for b in bits { exponent = max(exponent, b & 0x7f80_0000) }
+        }
+        if exponent == 0x7f80_0000, let i = input.firstIndex(where: { !$0.isFinite }) {
             throw EngineError("input value \(i) is \(input[i])")
         }
         let ws = takeWorkspace(batch: batch)
         defer { returnWorkspace(ws) }
-        input.withUnsafeBufferPointer { ws.slots[plan.inputSlot].pointer.update(from: $0.baseAddress!, count: input.count) }
-        let ctx = RunContext(pool: pool, threads: ws.perThread.count, scratch: ws.perThread.map { $0.pointer },
+        let table = ws.slotTable
+        // The layers read the caller's input in place and the last layer writes the caller's output.
+        table[plan.inputSlot] = UnsafeMutablePointer(mutating: input.baseAddress!)
+        if plan.outputSlot != plan.inputSlot { table[plan.outputSlot] = output.baseAddress! }
+        defer {
+            table[plan.inputSlot] = ws.slots[plan.inputSlot].pointer
+            table[plan.outputSlot] = ws.slots[plan.outputSlot].pointer
+        }
+        let ctx = RunContext(pool: pool, threads: ws.scratchPointers.count, scratch: ws.scratchPointers,
                              shared: ws.shared.pointer)
         for step in plan.steps {
-            let io = LayerIO(inputs: step.inputs.map { ws.slots[$0].pointer }, output: ws.slots[step.output].pointer, batch: batch)
+            let io = LayerIO(inputs: InputList(slots: table, indices: step.inputs), output: table[step.output], batch: batch)
             if let t = timings {
                 let t0 = monotonicSeconds()
                 step.layer.run(io, ctx)
@@ -152,7 +190,10 @@ public final class Model: @unchecked Sendable {
                 step.layer.run(io, ctx)
             }
         }
-        return ws.slots[plan.outputSlot].array
+        if plan.outputSlot == plan.inputSlot {
+            // A model whose output is its input (flatten/dropout only).
+            output.baseAddress!.update(from: input.baseAddress!, count: output.count)
+        }
     }
 }
 

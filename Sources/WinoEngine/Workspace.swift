@@ -12,7 +12,10 @@ final class Workspace {
 
     init(plan: Plan, batch: Int, threads: Int) {
         self.batch = batch
-        slots = plan.slotSizes.map { AlignedBuffer(count: $0 * batch) }
+        // The input and output slots point at the caller's buffers while a request runs.
+        slots = plan.slotSizes.enumerated().map { i, size in
+            AlignedBuffer(count: i == plan.inputSlot || i == plan.outputSlot ? 0 : size * batch)
+        }
         var need = ScratchNeed()
         for s in plan.steps {
             let n = s.layer.scratch(batch: batch)
@@ -23,5 +26,15 @@ final class Workspace {
         let per = (need.perThread + 15) / 16 * 16
         perThread = (0..<threads).map { _ in AlignedBuffer(count: per) }
         shared = AlignedBuffer(count: need.shared)
+        slotTable = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: max(1, slots.count))
+        for (i, b) in slots.enumerated() { (slotTable + i).initialize(to: b.pointer) }
+        scratchPointers = perThread.map { $0.pointer }
     }
+
+    /// Pointer of each slot; a request points the input and output slots at its own buffers.
+    let slotTable: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    /// Per-thread scratch pointers.
+    let scratchPointers: [UnsafeMutablePointer<Float>]
+
+    deinit { slotTable.deallocate() }
 }

@@ -67,9 +67,12 @@ public final class ThreadPool: @unchecked Sendable {
             while generation == seen && !shuttingDown { pthread_cond_wait(&wake, &mutex) }
             if shuttingDown { pthread_mutex_unlock(&mutex); return }
             seen = generation
-            let body = job!
-            pthread_mutex_unlock(&mutex)
-            body(index)
+            do {
+                // Released before `pending` drops: the caller's closure must not outlive runOnAll.
+                let body = job!
+                pthread_mutex_unlock(&mutex)
+                body(index)
+            }
             pthread_mutex_lock(&mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(&done) }
@@ -80,28 +83,32 @@ public final class ThreadPool: @unchecked Sendable {
     /// Runs `body(thread)` once on each of `threadCount` threads (thread 0 is the caller)
     /// and returns when all have finished. If another loop is running, runs all
     /// `threadCount` bodies sequentially on the calling thread instead.
-    public func runOnAll(_ body: @escaping (Int) -> Void) {
+    public func runOnAll(_ body: (Int) -> Void) {
         if threadCount == 1 || pthread_mutex_trylock(&busy) != 0 {
             for t in 0..<threadCount { body(t) }
             return
         }
-        pthread_mutex_lock(&mutex)
-        job = body
-        pending = threadCount - 1
-        generation += 1
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
-        body(0)
-        pthread_mutex_lock(&mutex)
-        while pending > 0 { pthread_cond_wait(&done, &mutex) }
-        job = nil
-        pthread_mutex_unlock(&mutex)
+        // The workers finish before this returns, so the closure never really escapes.
+        // (The conversion still costs Swift a small heap allocation per loop.)
+        withoutActuallyEscaping(body) { job in
+            pthread_mutex_lock(&mutex)
+            self.job = job
+            pending = threadCount - 1
+            generation += 1
+            pthread_cond_broadcast(&wake)
+            pthread_mutex_unlock(&mutex)
+            job(0)
+            pthread_mutex_lock(&mutex)
+            while pending > 0 { pthread_cond_wait(&done, &mutex) }
+            self.job = nil
+            pthread_mutex_unlock(&mutex)
+        }
         pthread_mutex_unlock(&busy)
     }
 
     /// Runs `body(i, thread)` for every i in 0..<count, splitting the range into
     /// `threadCount` contiguous static chunks. `thread` identifies per-thread scratch.
-    public func parallelFor(_ count: Int, _ body: @escaping (_ index: Int, _ thread: Int) -> Void) {
+    public func parallelFor(_ count: Int, _ body: (_ index: Int, _ thread: Int) -> Void) {
         if count <= 0 { return }
         let t = min(threadCount, count)
         if t == 1 { for i in 0..<count { body(i, 0) }; return }
@@ -115,6 +122,6 @@ public final class ThreadPool: @unchecked Sendable {
 
 /// Runs a parallel loop on `pool`, or serially on the caller when `pool` is nil.
 @inlinable
-public func parallelFor(_ pool: ThreadPool?, _ count: Int, _ body: @escaping (_ index: Int, _ thread: Int) -> Void) {
+public func parallelFor(_ pool: ThreadPool?, _ count: Int, _ body: (_ index: Int, _ thread: Int) -> Void) {
     if let p = pool { p.parallelFor(count, body) } else { for i in 0..<count { body(i, 0) } }
 }

@@ -112,11 +112,11 @@ final class WinogradConvLayer: Layer {
         let plane = h * w, oplane = oh * ow
         let x = io.inputs[0], y = io.output
         let scratch = ctx.scratch
-        // Which (n, g, block) each thread's V currently holds.
-        let held = UnsafeMutablePointer<Int>.allocate(capacity: ctx.threads)
-        held.initialize(repeating: -1, count: ctx.threads)
-        defer { held.deallocate() }
         let c = self.c
+        // Which (n, g, block) each thread's V currently holds (on the stack: no allocation).
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: ctx.threads) { heldBuffer in
+        let held = heldBuffer.baseAddress!
+        held.initialize(repeating: -1, count: ctx.threads)
         rowPtr.withUnsafeBufferPointer { rp in
             colOff.withUnsafeBufferPointer { cp in
                 bias.withUnsafeBufferPointer { bp in
@@ -139,6 +139,7 @@ final class WinogradConvLayer: Layer {
                     }
                 }
             }
+        }
         }
     }
 }
