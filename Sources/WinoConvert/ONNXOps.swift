@@ -56,6 +56,7 @@ extension GraphBuilder {
         case "Add": try add(n)
         case "Concat":
             let a = try attrs(n, ["axis"])
+            guard !n.input.isEmpty else { throw fail(n, "has no inputs") }
             let xs = try n.input.indices.map { try activation(n, $0) }
             let r = ranks[xs[0]]!
             guard xs.allSatisfy({ ranks[$0] == r }) else { throw fail(n, "inputs differ in rank") }

@@ -54,7 +54,7 @@ extension GraphBuilder {
         let x = try activation(n, 0)
         let f = try features(n, x)
         let b = try constant(n, 1)!
-        guard b.isFloat, b.dims.count == 2 else { throw fail(n, "B '\(b.name)' must be a 2-D float initializer") }
+        guard b.isFloat, b.dims.count == 2, b.count > 0 else { throw fail(n, "B '\(b.name)' must be a non-empty 2-D float initializer") }
         let (bin, bout) = transB ? (b.dims[1], b.dims[0]) : (b.dims[0], b.dims[1])
         guard bin == f else { throw fail(n, "B '\(b.name)' of shape \(b.dims) expects \(bin) input features, the input has \(f)") }
         var w = transB ? b.floats : transpose(b.floats, rows: f, cols: bout)
@@ -92,7 +92,7 @@ extension GraphBuilder {
         let x = try activation(n, 0)
         let f = try features(n, x)
         let b = try constant(n, 1)!
-        guard b.isFloat, b.dims.count == 2, b.dims[0] == f else {
+        guard b.isFloat, b.dims.count == 2, b.dims[0] == f, b.dims[1] > 0 else {
             throw fail(n, "B '\(b.name)' has shape \(b.dims), expected a [\(f), out] float initializer")
         }
         let out = b.dims[1]

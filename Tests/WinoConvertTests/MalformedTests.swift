@@ -134,4 +134,21 @@ final class MalformedTests: XCTestCase {
         m.graph.initializer[0].externalData = [loc]
         try expectError(m, ["'W'", "external"])
     }
+
+    func testEmptyShapesAndInputs() throws {
+        // A zero-sized Gemm weight and a Concat without inputs are errors, not crashes.
+        var m = tinyModel()
+        var flat = Onnx_NodeProto(); flat.name = "flat"; flat.opType = "Flatten"; flat.input = ["y"]; flat.output = ["f"]
+        var gemm = Onnx_NodeProto(); gemm.name = "fc"; gemm.opType = "Gemm"; gemm.input = ["f", "B"]; gemm.output = ["z"]
+        var b = Onnx_TensorProto(); b.name = "B"; b.dims = [50, 0]; b.dataType = 1
+        m.graph.node += [flat, gemm]
+        m.graph.initializer.append(b)
+        m.graph.output[0].name = "z"
+        try expectError(m, ["'fc'", "'B'"])
+        m = tinyModel()
+        var cat = Onnx_NodeProto(); cat.name = "cat"; cat.opType = "Concat"; cat.output = ["z"]
+        m.graph.node.append(cat)
+        m.graph.output[0].name = "z"
+        try expectError(m, ["'cat'", "no inputs"])
+    }
 }
