@@ -1,6 +1,13 @@
 // A persistent pool of worker threads for static data-parallel loops.
 // Work is split statically: index i always runs the same computation whatever
 // the thread count, so results are bit-identical for any number of threads.
+//
+// Waking a sleeping thread costs 40-60 us on the machines we measured, and the
+// scheduler tends to put the woken thread on the waker's core (RESEARCH.md §5), so
+// workers are pinned to their own cores and spin for a while (`spinMicroseconds`)
+// on an atomic generation counter before sleeping on a condition variable; the
+// caller spins until the workers are done. Loops of a few microseconds then scale.
+import CWinoKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,14 +18,17 @@ import Glibc
 public final class ThreadPool: @unchecked Sendable {
     /// Total threads taking part in a loop (workers plus the calling thread).
     public let threadCount: Int
+    /// How long an idle worker spins before it sleeps.
+    public static let spinMicroseconds = 300
 
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
-    private var done = pthread_cond_t()
     private var busy = pthread_mutex_t()
-    private var generation = 0
-    private var pending = 0
-    private var shuttingDown = false
+    // Shared counters, accessed only through the C atomics.
+    private let generation = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    private let pending = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    private let stop = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    private var sleepers = 0          // guarded by mutex
     private var job: ((Int) -> Void)?
     private var workers: [pthread_t] = []
 
@@ -28,13 +38,16 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_mutex_init(&busy, nil)
         pthread_cond_init(&wake, nil)
-        pthread_cond_init(&done, nil)
+        generation.initialize(to: 0)
+        pending.initialize(to: 0)
+        stop.initialize(to: 0)
+        let cpus = Int(wk_cpu_count())
         for worker in 1..<threadCount {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: worker))
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: worker, cpu: worker % max(1, cpus)))
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.workerLoop(start.index)
+                start.pool.workerLoop(start.index, cpu: start.cpu)
                 return nil
             }, box.toOpaque())
             precondition(rc == 0, "pthread_create failed: \(rc)")
@@ -43,40 +56,52 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
+        wk_atomic_store(stop, 1)
         pthread_mutex_lock(&mutex)
-        shuttingDown = true
+        wk_atomic_add(generation, 1)
         pthread_cond_broadcast(&wake)
         pthread_mutex_unlock(&mutex)
         for t in workers { pthread_join(t, nil) }
         pthread_mutex_destroy(&mutex)
         pthread_mutex_destroy(&busy)
         pthread_cond_destroy(&wake)
-        pthread_cond_destroy(&done)
+        generation.deallocate()
+        pending.deallocate()
+        stop.deallocate()
     }
 
     private final class WorkerStart {
         let pool: ThreadPool
-        let index: Int
-        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+        let index: Int, cpu: Int
+        init(pool: ThreadPool, index: Int, cpu: Int) { self.pool = pool; self.index = index; self.cpu = cpu }
     }
 
-    private func workerLoop(_ index: Int) {
-        var seen = 0
+    private func workerLoop(_ index: Int, cpu: Int) {
+        if threadCount <= Int(wk_cpu_count()) { _ = wk_pin_thread(Int32(cpu)) }
+        var seen: Int64 = 0
         while true {
-            pthread_mutex_lock(&mutex)
-            while generation == seen && !shuttingDown { pthread_cond_wait(&wake, &mutex) }
-            if shuttingDown { pthread_mutex_unlock(&mutex); return }
-            seen = generation
+            // Spin, then sleep, until a new loop (or shutdown) is published.
+            let deadline = monotonicNanoseconds() + UInt64(ThreadPool.spinMicroseconds) * 1000
+            var spins = 0
+            while wk_atomic_load(generation) == seen {
+                wk_cpu_relax()
+                spins += 1
+                if spins & 255 == 0 && monotonicNanoseconds() > deadline {
+                    pthread_mutex_lock(&mutex)
+                    sleepers += 1
+                    while wk_atomic_load(generation) == seen { pthread_cond_wait(&wake, &mutex) }
+                    sleepers -= 1
+                    pthread_mutex_unlock(&mutex)
+                }
+            }
+            seen = wk_atomic_load(generation)
+            if wk_atomic_load(stop) != 0 { return }
             do {
                 // Released before `pending` drops: the caller's closure must not outlive runOnAll.
                 let body = job!
-                pthread_mutex_unlock(&mutex)
                 body(index)
             }
-            pthread_mutex_lock(&mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(&done) }
-            pthread_mutex_unlock(&mutex)
+            wk_atomic_add(pending, -1)
         }
     }
 
@@ -91,17 +116,20 @@ public final class ThreadPool: @unchecked Sendable {
         // The workers finish before this returns, so the closure never really escapes.
         // (The conversion still costs Swift a small heap allocation per loop.)
         withoutActuallyEscaping(body) { job in
-            pthread_mutex_lock(&mutex)
             self.job = job
-            pending = threadCount - 1
-            generation += 1
-            pthread_cond_broadcast(&wake)
+            wk_atomic_store(pending, Int64(threadCount - 1))
+            wk_atomic_add(generation, 1)
+            pthread_mutex_lock(&mutex)
+            if sleepers > 0 { pthread_cond_broadcast(&wake) }
             pthread_mutex_unlock(&mutex)
             job(0)
-            pthread_mutex_lock(&mutex)
-            while pending > 0 { pthread_cond_wait(&done, &mutex) }
+            var spins = 0
+            while wk_atomic_load(pending) != 0 {
+                wk_cpu_relax()
+                spins += 1
+                if spins & 4095 == 0 { sched_yield() }
+            }
             self.job = nil
-            pthread_mutex_unlock(&mutex)
         }
         pthread_mutex_unlock(&busy)
     }
@@ -124,4 +152,11 @@ public final class ThreadPool: @unchecked Sendable {
 @inlinable
 public func parallelFor(_ pool: ThreadPool?, _ count: Int, _ body: (_ index: Int, _ thread: Int) -> Void) {
     if let p = pool { p.parallelFor(count, body) } else { for i in 0..<count { body(i, 0) } }
+}
+
+/// Nanoseconds from a monotonic clock.
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -127,6 +127,8 @@ struct Layers: ParsableCommand {
     var direct = false
     @Flag(help: "Skip the onnxruntime baseline.")
     var noOnnxruntime = false
+    @Flag(help: "Skip our dense Winograd baseline.")
+    var noDense = false
     @Option(help: "Output format: md, csv or json.")
     var format: OutputFormat = .md
 
@@ -159,16 +161,21 @@ struct Layers: ParsableCommand {
                 for t in ths {
                     func time(_ g: ModelGraph) throws -> Stats {
                         let m = try Model(graph: g, options: .init(threads: t))
-                        return try measure(reps: reps) { _ = try m.predict(x, batch: b) }
+                        var out = [Float](repeating: 0, count: b * m.outputShape.reduce(1, *))
+                        return try x.withUnsafeBufferPointer { xp in
+                            try out.withUnsafeMutableBufferPointer { op in
+                                try measure(reps: reps) { try m.predict(xp, batch: b, into: op) }
+                            }
+                        }
                     }
-                    let dense = try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false))
+                    let dense = noDense ? nil : try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false))
                     let dir = direct ? try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: true)) : nil
                     let o = ort["\(s.name)/\(b)/\(t)"]
                     for d in dens {
-                        let st = d == 1.0 ? dense : try time(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))
+                        let st = d == 1.0 && dense != nil ? dense! : try time(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))
                         rows.append(Row(layer: s.name, batch: b, threads: t, density: d, median_ms: st.median, min_ms: st.min,
                                         max_ms: st.max, effective_gflops: s.flopsPerImage * Double(b) / (st.median * 1e6),
-                                        dense_winograd_ms: dense.median, dense_winograd_ratio: dense.median / st.median,
+                                        dense_winograd_ms: dense?.median, dense_winograd_ratio: dense.map { $0.median / st.median },
                                         direct_ms: dir?.median, direct_ratio: dir.map { $0.median / st.median },
                                         onnxruntime_ms: o?.median, onnxruntime_ratio: o.map { $0.median / st.median }))
                         if format == .md {

@@ -5,6 +5,7 @@
 #ifndef WINO_KERNELS_H
 #define WINO_KERNELS_H
 #include <stdint.h>
+#include "wino_sync.h"
 
 #ifdef __cplusplus
 extern "C" {
