@@ -21,6 +21,7 @@
 // compiled with function-level target attributes and chosen at run time) and portable
 // C. They may differ in the last bits; each is deterministic.
 #include "wino_kernels.h"
+#include <stdlib.h>
 #include <string.h>
 
 // ---------------------------------------------------------------- tables
@@ -86,12 +87,20 @@ long wk_wino_scratch_floats(const wk_wino_geom *g) {
 }
 
 // ---------------------------------------------------------------- dispatch
-static int isa_limit = 2;
+// The AVX-512 kernels have not yet been run on AVX-512 hardware by this project's tests
+// (the development machines have AVX2 only), so they are opt-in: WINO_AVX512=1 enables them.
+static int isa_limit = -1;
 static int cpu_isa = -1;
 
 void wk_limit_isa(int max_isa) { isa_limit = max_isa < 0 ? 0 : max_isa; }
 
+void wk_reset_isa(void) { isa_limit = -1; }
+
 int wk_isa(void) {
+    if (isa_limit < 0) {
+        const char *opt = getenv("WINO_AVX512");
+        isa_limit = (opt && opt[0] == '1') ? 2 : 1;
+    }
     if (cpu_isa < 0) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
         __builtin_cpu_init();
