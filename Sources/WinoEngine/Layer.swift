@@ -1,5 +1,6 @@
 // The executable form of a graph node. A Layer is immutable after load and
 // shared by all requests; everything mutable lives in the request's Workspace.
+import CWinoKernels
 import WinoFormat
 import WinoKernels
 
@@ -117,7 +118,9 @@ final class WeightMatrix: @unchecked Sendable {
     func multiply(rows r: Range<Int>, b: UnsafePointer<Float>, ldb: Int, n: Int,
                   c: UnsafeMutablePointer<Float>, ldc: Int) {
         if let d = dense {
-            Gemm.dense(rows: r, depth: cols, n: n, a: d.pointer, lda: cols, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: false)
+            // The C kernel indexes C by global row: point it at row 0.
+            wk_gemm(Int32(r.lowerBound), Int32(r.upperBound), Int32(n), Int32(cols), d.pointer, cols, b, ldb,
+                    c - r.lowerBound * ldc, ldc)
         } else {
             Gemm.sparse(rows: r, n: n, a: csr, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: false)
         }

@@ -31,12 +31,16 @@ final class ConvTests: XCTestCase {
             Case(c: 5, h: 8, w: 6, k: 7, r: 3, s: 3, stride: 1, groups: 1, pads: [1, 1, 1, 1], batch: 2, density: 0.3),
             Case(c: 4, h: 6, w: 6, k: 4, r: 3, s: 3, stride: 1, groups: 4, pads: [1, 2, 0, 1], batch: 1, density: 0.5),
         ]
-        for (i, t) in cases.enumerated() {
-            var rng = SeededRNG(seed: UInt64(100 + i))
-            let g = directGraph(t, rng: &rng)
-            let (got, want) = try runBoth(g, batch: t.batch, seed: UInt64(i))
-            assertInformative(want)
-            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "case \(i): \(t)")
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, t) in cases.enumerated() {
+                var rng = SeededRNG(seed: UInt64(100 + i))
+                let g = directGraph(t, rng: &rng)
+                let (got, want) = try runBoth(g, batch: t.batch, seed: UInt64(i), threads: 1 + i % 3)
+                assertInformative(want)
+                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "case \(i) isa \(isa): \(t)")
+            }
         }
     }
 

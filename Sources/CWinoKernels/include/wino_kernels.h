@@ -34,6 +34,10 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *scratch, int transform_input);
 
+/// Dense product C[i][0..n) = sum_d A[i][d] * B[d][0..n) for rows i0 <= i < i1 (row-major,
+/// strides lda, ldb, ldc). Each element sums d in increasing order (thread-count independent).
+void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);
+
 /// Floats of scratch `wk_wino_block` needs.
 long wk_wino_scratch_floats(const wk_wino_geom *g);
 

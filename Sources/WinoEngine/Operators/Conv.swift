@@ -75,13 +75,15 @@ final class ConvLayer: Layer {
                 }
                 let b = pointwise ? UnsafePointer(xg) : UnsafePointer(col)
                 let yg = y + (n * K + g * kg) * P
-                // Product, parallel over output channels.
-                parallelFor(ctx.pool, kg) { k, _ in
-                    let gk = g * kg + k
-                    weight.multiply(rows: gk..<(gk + 1), b: b, ldb: P, n: P, c: yg + k * P, ldc: P)
-                    biasRelu(yg + k * P, count: P, bias: bias[gk], relu: relu)
+                // Product, parallel over blocks of 24 output channels x 512 output pixels.
+                let rowBlocks = (kg + 23) / 24, colBlocks = (P + 511) / 512
+                parallelFor(ctx.pool, rowBlocks * colBlocks) { item, _ in
+                    let k0 = (item / colBlocks) * 24, k1 = min(kg, k0 + 24)
+                    let p0 = (item % colBlocks) * 512, pn = min(P, p0 + 512) - p0
+                    let gk0 = g * kg + k0
+                    weight.multiply(rows: gk0..<(g * kg + k1), b: b + p0, ldb: P, n: pn, c: yg + k0 * P + p0, ldc: P)
+                    for k in k0..<k1 { biasRelu(yg + k * P + p0, count: pn, bias: bias[g * kg + k], relu: relu) }
                 }
-                _ = depth
             }
         }
     }

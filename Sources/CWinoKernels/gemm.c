@@ -1,0 +1,75 @@
+// Dense matrix product for direct (im2col) convolutions and dense layers.
+//
+// C[i][j] = sum_d A[i][d] * B[d][j] for rows i in [i0, i1) and all n columns; A is
+// M x K (row stride lda), B is K x n (ldb), C is M x n (ldc), all row-major.
+// Every C element is one accumulator summed over d in increasing order, so results do
+// not depend on how rows are split between threads.
+//
+// AVX2 micro-kernel: 6 rows x 16 columns in 12 ymm accumulators; per d, 6 broadcasts
+// of A and 2 loads of B feed 12 FMAs. The B panel (K x 16 floats) is reused by every
+// 6-row strip. Edges fall back to a masked kernel (columns) and single rows.
+#include "wino_kernels.h"
+
+static void gemm_portable(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb,
+                          float *C, long ldc) {
+    for (int i = i0; i < i1; i++) {
+        float *c = C + i * ldc;
+        for (int j = 0; j < n; j++) c[j] = 0;
+        for (int d = 0; d < K; d++) {
+            const float a = A[i * lda + d], *b = B + d * ldb;
+            for (int j = 0; j < n; j++) c[j] += a * b[j];
+        }
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static inline __attribute__((always_inline, target("avx2,fma"))) __m256i tail_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// R rows (<= 6) x 16 columns starting at column j; `cols` (<= 16) of them are stored.
+static inline __attribute__((always_inline, target("avx2,fma")))
+void strip(const int R, int i, int j, int cols, int K, const float *A, long lda, const float *B, long ldb,
+           float *C, long ldc) {
+    __m256 acc[6][2];
+    for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    const __m256i m0 = tail_mask(cols), m1 = tail_mask(cols - 8);
+    const int full = cols == 16;
+    const float *a = A + i * lda, *b = B + j;
+    for (int d = 0; d < K; d++, b += ldb) {
+        __m256 b0, b1;
+        if (full) { b0 = _mm256_loadu_ps(b); b1 = _mm256_loadu_ps(b + 8); }
+        else { b0 = _mm256_maskload_ps(b, m0); b1 = _mm256_maskload_ps(b + 8, m1); }
+        for (int r = 0; r < R; r++) {
+            const __m256 ar = _mm256_broadcast_ss(a + r * lda + d);
+            acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *c = C + (i + r) * ldc + j;
+        if (full) { _mm256_storeu_ps(c, acc[r][0]); _mm256_storeu_ps(c + 8, acc[r][1]); }
+        else { _mm256_maskstore_ps(c, m0, acc[r][0]); _mm256_maskstore_ps(c + 8, m1, acc[r][1]); }
+    }
+}
+
+AVX2 static void gemm_avx2(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb,
+                           float *C, long ldc) {
+    for (int j = 0; j < n; j += 16) {
+        const int cols = n - j < 16 ? n - j : 16;
+        int i = i0;
+        for (; i + 6 <= i1; i += 6) strip(6, i, j, cols, K, A, lda, B, ldb, C, ldc);
+        for (; i < i1; i++) strip(1, i, j, cols, K, A, lda, B, ldb, C, ldc);
+    }
+}
+#endif
+
+void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (wk_isa() >= 1) { gemm_avx2(i0, i1, n, K, A, lda, B, ldb, C, ldc); return; }
+#endif
+    gemm_portable(i0, i1, n, K, A, lda, B, ldb, C, ldc);
+}
