@@ -12,7 +12,7 @@ RELEASE      := -c release $(CPU_FLAGS)
 IMAGE        ?= Models/fmnist/samples/ankle-boot.pgm
 MODEL        ?= Models/fmnist/fmnist.swz
 
-.PHONY: all deps build run test test-debug test-release fuzz model clean
+.PHONY: all deps build run test test-debug test-release fuzz model bench clean
 
 all: build
 
@@ -43,6 +43,13 @@ test-release:
 
 fuzz: deps
 	bash Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+
+# Benchmarks: writes Docs/BENCHMARKS.md and Docs/bench.svg (onnxruntime from pip as baseline).
+bench: deps
+	$(SWIFT) build $(RELEASE) --product wino-bench
+	$(SWIFT) build $(RELEASE) --product wino-convert
+	python3 -m pip install -q numpy onnx onnxruntime
+	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path)
 
 # Regenerate the shipped Fashion-MNIST model (trains with numpy; see Models/README.md).
 model: deps
