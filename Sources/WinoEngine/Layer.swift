@@ -114,7 +114,7 @@ final class WeightMatrix: @unchecked Sendable {
     /// The CSR view (sparse matrices only).
     var csr: CSRView { CSRView(rowPtr: rowPtr!, colIdx: colIdx!, values: values!.pointer) }
 
-    /// C[rows] = A[rows] * B (see Gemm.dense / Gemm.sparse).
+    /// C[rows] = A[rows] * B (`wk_gemm` when dense, `Gemm.sparse` when CSR).
     func multiply(rows r: Range<Int>, b: UnsafePointer<Float>, ldb: Int, n: Int,
                   c: UnsafeMutablePointer<Float>, ldc: Int) {
         if let d = dense {

@@ -9,7 +9,7 @@ public enum SWZFormat {
     /// The major version this library reads and writes.
     public static let majorVersion: UInt16 = 1
     /// The minor version this library writes.
-    public static let minorVersion: UInt16 = 0
+    public static let minorVersion: UInt16 = 1
     /// Size of the fixed header in bytes.
     public static let headerSize = 128
     /// Alignment of the data section and of every tensor payload within it.

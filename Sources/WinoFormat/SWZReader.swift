@@ -23,8 +23,10 @@ public struct SWZTensorInfo: Equatable, Sendable {
     public var nnz: Int
     /// CSR column index width in bytes (2 or 4), 0 for dense.
     public var indexWidth: Int
-    /// Whether the payload is zlib-compressed.
+    /// Whether the payload is zlib-compressed (compression code 1 or 2).
     public var compressed: Bool
+    /// Whether the byte filter of compression code 2 was applied before zlib.
+    public var filtered: Bool = false
     /// Payload offset from the start of the file.
     public var fileOffset: Int
     /// Bytes the payload occupies in the file.
@@ -268,7 +270,7 @@ struct Parser {
                 }
                 variant = v
             }
-            guard compression <= 1 else { throw fail(.unknownCode, "unknown compression code \(compression) (0 none, 1 zlib)") }
+            guard compression <= 2 else { throw fail(.unknownCode, "unknown compression code \(compression) (0 none, 1 zlib, 2 filtered zlib)") }
             guard reserved == 0 else { throw fail(.badHeader, "reserved field is \(reserved), must be 0") }
             var shape = [Int]()
             var elements = 1
@@ -301,7 +303,7 @@ struct Parser {
             guard let raw = Int(exactly: raw64), raw <= limits.maxTensorRawBytes else {
                 throw fail(.limitExceeded, "raw size \(raw64) exceeds the limit \(limits.maxTensorRawBytes)")
             }
-            if compression == 1 {
+            if compression >= 1 {
                 guard raw <= F.maxZlibRatio * stored + 64 else {
                     throw fail(.limitExceeded, "raw size \(raw) is more than zlib can inflate from \(stored) stored bytes")
                 }
@@ -330,9 +332,10 @@ struct Parser {
             guard raw == expected else {
                 throw fail(.shapeMismatch, "raw size \(raw) does not match shape \(shape)\(encoding == 1 ? " with \(nnz) nonzeros" : ""), expected \(expected)")
             }
-            let info = SWZTensorInfo(name: name, shape: shape, isCSR: encoding == 1, winograd: variant, nnz: nnz,
-                                     indexWidth: width, compressed: compression == 1,
+            var info = SWZTensorInfo(name: name, shape: shape, isCSR: encoding == 1, winograd: variant, nnz: nnz,
+                                     indexWidth: width, compressed: compression >= 1,
                                      fileOffset: data.lowerBound + off, storedBytes: stored, rawBytes: raw)
+            info.filtered = compression == 2
             entries.append(Entry(info: info, tableOffset: at, dataOffset: off, crc: crc))
         }
         guard r.atEnd else {
@@ -357,7 +360,12 @@ struct Parser {
         let stored = UnsafeRawBufferPointer(rebasing: file[info.fileOffset..<(info.fileOffset + info.storedBytes)])
         let data: TensorData
         if info.compressed {
-            let raw = try Zlib.inflate(stored, rawSize: info.rawBytes, what: where_)
+            var raw = try Zlib.inflate(stored, rawSize: info.rawBytes, what: where_)
+            if info.filtered {
+                let count = info.shape.reduce(1, *), cols = info.shape[info.shape.count - 1]
+                PayloadFilter.undo(&raw, PayloadLayout(isCSR: info.isCSR, rows: info.isCSR ? count / cols : count,
+                                                       nnz: info.isCSR ? info.nnz : count, indexWidth: info.indexWidth))
+            }
             data = try raw.withUnsafeBytes { try decodePayload($0, e, where_) }
         } else {
             data = try decodePayload(stored, e, where_)

@@ -90,6 +90,14 @@ public enum SWZWriter {
     /// CSR column index width in bytes for a matrix with `cols` columns.
     static func indexWidth(cols: Int) -> Int { cols <= 65536 ? 2 : 4 }
 
+    /// The payload layout of a tensor, for the byte filter.
+    static func layout(_ t: Tensor) -> PayloadLayout {
+        switch t.data {
+        case .dense(let v): return PayloadLayout(isCSR: false, rows: v.count, nnz: v.count, indexWidth: 0)
+        case .csr(let m): return PayloadLayout(isCSR: true, rows: m.rows, nnz: m.nnz, indexWidth: indexWidth(cols: m.cols))
+        }
+    }
+
     /// The raw (uncompressed) payload of a tensor.
     static func rawPayload(_ t: Tensor) -> [UInt8] {
         var w = ByteWriter()
@@ -129,7 +137,13 @@ public enum SWZWriter {
         for t in tensors {
             let raw = rawPayload(t)
             var stored = raw, compression: UInt8 = 0
-            if compress, let z = try? Zlib.deflate(raw), z.count < raw.count { stored = z; compression = 1 }
+            if compress {
+                // The smaller of plain zlib (1) and filtered zlib (2), if smaller than raw.
+                if let z = try? Zlib.deflate(raw), z.count < stored.count { stored = z; compression = 1 }
+                if let z = try? Zlib.deflate(PayloadFilter.apply(raw, layout(t))), z.count < stored.count {
+                    stored = z; compression = 2
+                }
+            }
             data.pad(to: A)
             let offset = data.bytes.count
             data.raw(stored)

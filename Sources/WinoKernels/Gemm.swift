@@ -22,27 +22,11 @@ public struct CSRView: @unchecked Sendable {
     }
 }
 
-/// Dense/sparse matrix products (portable Swift; the compiler vectorises the inner loops).
+/// Sparse products and dot products (portable Swift; the compiler vectorises the inner loops).
 public enum Gemm {
-    /// C[i - rows.lowerBound, 0..<n] = (accumulate ? C : 0) + sum_d A[i, d] * B[d, 0..<n] for i in rows.
-    public static func dense(rows: Range<Int>, depth: Int, n: Int,
-                             a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int,
-                             c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        for i in rows {
-            let ci = c + (i - rows.lowerBound) * ldc
-            if !accumulate { ci.initialize(repeating: 0, count: n) }
-            let ai = a + i * lda
-            for d in 0..<depth {
-                let w = ai[d]
-                if w == 0 { continue }
-                let bd = b + d * ldb
-                for j in 0..<n { ci[j] += w * bd[j] }
-            }
-        }
-    }
-
-    /// Like `dense`, with A given as CSR (column indices index B's rows).
+    /// C[i - rows.lowerBound, 0..<n] = (accumulate ? C : 0) + sum over row i's entries of
+    /// A(i, d) * B[d, 0..<n], for CSR A (column indices index B's rows). Dense products
+    /// run in the C kernel `wk_gemm`.
     public static func sparse(rows: Range<Int>, n: Int, a: CSRView,
                               b: UnsafePointer<Float>, ldb: Int,
                               c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {

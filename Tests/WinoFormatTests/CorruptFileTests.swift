@@ -30,7 +30,7 @@ final class CorruptFileTests: XCTestCase {
 
     func testUnsupportedMajorVersion() {
         var b = plain; put16(&b, H.major, 2)
-        assertRejects(b, .unsupportedVersion, mentions: ["2.0", "byte offset 12"])
+        assertRejects(b, .unsupportedVersion, mentions: ["format version 2.", "byte offset 12"])
     }
 
     func testHeaderCRCMismatch() {
@@ -159,7 +159,7 @@ final class CorruptFileTests: XCTestCase {
 
     func testZlibBombGuardFailsFast() throws {
         var b = packed; let e = entries(b)["fc"]!
-        XCTAssertEqual(b[e.compression], 1, "fixture tensor 'fc' should be stored compressed")
+        XCTAssertGreaterThanOrEqual(b[e.compression], 1, "fixture tensor 'fc' should be stored compressed")
         put64(&b, e.raw, 1 << 31); fixCRCs(&b)
         let t0 = Date()
         assertRejects(b, .limitExceeded, mentions: ["tensor 'fc'", "more than zlib can inflate"])
@@ -193,7 +193,7 @@ final class CorruptFileTests: XCTestCase {
     func testInflateSizeMismatch() {
         // Shape and raw size grow together, so only inflation can notice.
         var b = packed; let e = entries(b)["fc"]!
-        XCTAssertEqual(b[e.compression], 1)
+        XCTAssertGreaterThanOrEqual(b[e.compression], 1)
         put64(&b, e.dims, 11); put64(&b, e.raw, get64(b, e.raw) + 4); fixCRCs(&b)
         assertRejects(b, .inflate, mentions: ["tensor 'fc' payload at byte offset", "declared"])
     }
@@ -243,7 +243,7 @@ final class CorruptFileTests: XCTestCase {
     func testUnknownTableCodes() {
         let e = entries(plain)["w2"]!
         for (at, v, what) in [(e.dtype, 1, "dtype"), (e.encoding, 2, "encoding"), (e.variant, 4, "variant"),
-                              (e.compression, 2, "compression")] {
+                              (e.compression, 3, "compression")] {
             var b = plain; b[at] = UInt8(v); fixCRCs(&b)
             assertRejects(b, .unknownCode, mentions: ["tensor 'w2'", what])
         }

@@ -22,7 +22,7 @@ final class RoundTripTests: XCTestCase {
     func testLayoutInfo() throws {
         let bytes = Fixture.file(compress: true)
         let info = try SWZReader.inspect(bytes)
-        XCTAssertEqual(info.major, 1); XCTAssertEqual(info.minor, 0)
+        XCTAssertEqual(info.major, 1); XCTAssertEqual(info.minor, 1)
         XCTAssertEqual(info.fileSize, bytes.count)
         XCTAssertEqual(info.tensors.map(\.name), ["w1", "b1", "w2", "fc", "fcb"])
         let w2 = info.tensors[2]

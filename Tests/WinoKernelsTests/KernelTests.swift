@@ -1,5 +1,6 @@
 // Kernels against their literal definitions: Winograd transforms vs the exact
 // matrices (NNPACK style), products vs naive loops, the thread pool's coverage.
+import CWinoKernels
 import WinoKernels
 import XCTest
 
@@ -15,45 +16,23 @@ final class WinogradTransformTests: XCTestCase {
         return o
     }
 
-    func testInputAndOutputTransformsMatchLiteralMatrices() {
-        for tile in WinogradTile.allCases {
-            let a = tile.alpha, m = tile.m
-            let t = WinogradTransform(tile)
-            // Small integers: the transforms of F(2x2) and F(4x4,3x3) are exact in Float.
-            let d = (0..<(a * a)).map { Float(($0 * 7) % 11) - 5 }
-            var v = [Float](repeating: 0, count: a * a)
-            d.withUnsafeBufferPointer { dp in v.withUnsafeMutableBufferPointer { vp in
-                t.input(dp.baseAddress!, ldd: a, vp.baseAddress!, vStride: 1) } }
-            let bt = WinogradMatrices.bt(tile)
-            let want = mat(mat(bt, d.map(Double.init), a, a, a), tr(bt, a, a), a, a, a)
-            for i in 0..<(a * a) { XCTAssertEqual(Double(v[i]), want[i], accuracy: 1e-4 * max(1, abs(want[i])), "\(tile) V[\(i)]") }
-
-            var y = [Float](repeating: 0, count: m * m)
-            d.withUnsafeBufferPointer { dp in y.withUnsafeMutableBufferPointer { yp in
-                t.output(dp.baseAddress!, mStride: 1, yp.baseAddress!) } }
-            let at = WinogradMatrices.at(tile)
-            let wantY = mat(mat(at, d.map(Double.init), m, a, a), tr(at, m, a), m, a, m)
-            for i in 0..<(m * m) { XCTAssertEqual(Double(y[i]), wantY[i], accuracy: 1e-4 * max(1, abs(wantY[i])), "\(tile) Y[\(i)]") }
-        }
-    }
-
+    /// One tile, one channel: A^T[(G g G^T) . (B^T d B)]A with U from `WinogradWeights`
+    /// equals the valid correlation of d with g.
     func testWinogradIdentityHoldsForSpatialWeights() {
-        // 1 channel, one tile: A^T[(G g G^T) . (B^T d B)]A equals the valid correlation of d with g.
         for tile in WinogradTile.allCases {
             let a = tile.alpha, m = tile.m, r = tile.r
             let g = (0..<(r * r)).map { Float($0 % 5) - 2 }
-            let d = (0..<(a * a)).map { Float(($0 * 3) % 7) - 3 }
-            let u = WinogradWeights.fromSpatial(g, k: 1, c: 1, tile: tile)
-            let t = WinogradTransform(tile)
-            var v = [Float](repeating: 0, count: a * a), y = [Float](repeating: 0, count: m * m)
-            d.withUnsafeBufferPointer { dp in v.withUnsafeMutableBufferPointer { t.input(dp.baseAddress!, ldd: a, $0.baseAddress!, vStride: 1) } }
+            let d = (0..<(a * a)).map { Double(($0 * 3) % 7) - 3 }
+            let u = WinogradWeights.fromSpatial(g, k: 1, c: 1, tile: tile).map(Double.init)
+            let bt = WinogradMatrices.bt(tile), at = WinogradMatrices.at(tile)
+            let v = mat(mat(bt, d, a, a, a), tr(bt, a, a), a, a, a)
             let prod = zip(u, v).map { $0 * $1 }
-            prod.withUnsafeBufferPointer { pp in y.withUnsafeMutableBufferPointer { t.output(pp.baseAddress!, mStride: 1, $0.baseAddress!) } }
+            let y = mat(mat(at, prod, m, a, a), tr(at, m, a), m, a, m)
             for i in 0..<m {
                 for j in 0..<m {
-                    var s: Float = 0
-                    for p in 0..<r { for q in 0..<r { s += g[p * r + q] * d[(i + p) * a + j + q] } }
-                    XCTAssertEqual(y[i * m + j], s, accuracy: 1e-3, "\(tile) (\(i),\(j))")
+                    var s = 0.0
+                    for p in 0..<r { for q in 0..<r { s += Double(g[p * r + q]) * d[(i + p) * a + j + q] } }
+                    XCTAssertEqual(y[i * m + j], s, accuracy: 1e-4, "\(tile) (\(i),\(j))")
                 }
             }
         }
@@ -62,34 +41,38 @@ final class WinogradTransformTests: XCTestCase {
 
 final class GemmTests: XCTestCase {
     func testDenseAndSparseAgreeWithNaiveProduct() {
-        let (rows, depth, n) = (7, 13, 19)
+        let (rows, depth, n) = (13, 29, 37)
         var a = (0..<(rows * depth)).map { Float(($0 * 5) % 9) - 4 }
         for i in stride(from: 0, to: a.count, by: 3) { a[i] = 0 }
         a[2 * depth ..< 3 * depth] = ArraySlice(repeating: 0, count: depth)   // an empty row
         let b = (0..<(depth * n)).map { Float(($0 * 7) % 5) - 2 }
         var want = [Float](repeating: 0, count: rows * n)
         for i in 0..<rows { for j in 0..<n { for d in 0..<depth { want[i * n + j] += a[i * depth + d] * b[d * n + j] } } }
-        // CSR arrays
         var rowPtr: [Int32] = [0], col = [Int32](), val = [Float]()
         for i in 0..<rows {
             for d in 0..<depth where a[i * depth + d] != 0 { col.append(Int32(d)); val.append(a[i * depth + d]) }
             rowPtr.append(Int32(val.count))
         }
-        var cd = [Float](repeating: 9, count: rows * n), cs = cd
-        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
-            cd.withUnsafeMutableBufferPointer { cp in
-                Gemm.dense(rows: 1..<rows, depth: depth, n: n, a: ap.baseAddress!, lda: depth, b: bp.baseAddress!, ldb: n,
-                           c: cp.baseAddress! + n, ldc: n, accumulate: false)
-            }
+        // Every instruction set of the C kernel (6-row strips, single rows, masked columns).
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            var cd = [Float](repeating: 9, count: rows * n)
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in cd.withUnsafeMutableBufferPointer { cp in
+                wk_gemm(1, Int32(rows), Int32(n), Int32(depth), ap.baseAddress!, depth, bp.baseAddress!, n, cp.baseAddress!, n)
+            } } }
+            XCTAssertEqual(Array(cd[n...]), Array(want[n...]), "isa \(isa)")
+            XCTAssertEqual(Array(cd[0..<n]), [Float](repeating: 9, count: n), "row 0 was not selected and must be untouched")
+        }
+        var cs = [Float](repeating: 9, count: rows * n)
+        b.withUnsafeBufferPointer { bp in
             rowPtr.withUnsafeBufferPointer { rp in col.withUnsafeBufferPointer { ip in val.withUnsafeBufferPointer { vp in
                 cs.withUnsafeMutableBufferPointer { cp in
                     Gemm.sparse(rows: 1..<rows, n: n, a: CSRView(rowPtr: rp.baseAddress!, colIdx: ip.baseAddress!, values: vp.baseAddress!),
                                 b: bp.baseAddress!, ldb: n, c: cp.baseAddress! + n, ldc: n, accumulate: false)
                 } } } }
-        } }
-        XCTAssertEqual(Array(cd[n...]), Array(want[n...]))
+        }
         XCTAssertEqual(Array(cs[n...]), Array(want[n...]))
-        XCTAssertEqual(Array(cd[0..<n]), [Float](repeating: 9, count: n), "row 0 was not selected and must be untouched")
     }
 }
 
@@ -114,7 +97,6 @@ final class ThreadPoolTests: XCTestCase {
     }
 }
 
-import CWinoKernels
 
 final class CKernelTableTests: XCTestCase {
     /// The C kernels' hard-coded B^T and A^T equal the generated exact matrices.
