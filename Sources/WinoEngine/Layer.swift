@@ -131,7 +131,8 @@ final class WeightMatrix: @unchecked Sendable {
         if let d = dense {
             Gemm.denseDot(rows: r, depth: cols, a: d.pointer, lda: cols, x: x, y: y)
         } else {
-            Gemm.sparseDot(rows: r, a: csr, x: x, y: y)
+            let a = csr
+            wk_csr_dot(Int32(r.lowerBound), Int32(r.upperBound), a.rowPtr, a.colIdx, a.values, x, y)
         }
     }
 

@@ -61,13 +61,4 @@ public enum Gemm {
             y[i - rows.lowerBound] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
         }
     }
-
-    /// y[i - rows.lowerBound] = sum over row i's entries of A(i, c) * x[c] (CSR A).
-    public static func sparseDot(rows: Range<Int>, a: CSRView, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        for i in rows {
-            var s: Float = 0
-            for e in Int(a.rowPtr[i])..<Int(a.rowPtr[i + 1]) { s += a.values[e] * x[Int(a.colIdx[e])] }
-            y[i - rows.lowerBound] = s
-        }
-    }
 }

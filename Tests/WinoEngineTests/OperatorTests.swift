@@ -1,5 +1,6 @@
 // Pooling, LRN, fully connected, softmax, concat, add, ReLU, flatten, dropout
 // against the Double reference, on odd shapes.
+import CWinoKernels
 import WinoEngine
 import WinoFormat
 import WinoReference
@@ -49,7 +50,7 @@ final class OperatorTests: XCTestCase {
     func testLRN() throws {
         for (i, size) in [1, 3, 5, 4].enumerated() {
             let (got, want) = try single(Node(name: "lrn", op: .lrn, inputs: ["x"], output: "y",
-                                              attributes: ["size": .int(Int64(size)), "alpha": .float(0.5), "beta": .float(0.75), "bias": .float(2)]),
+                                              attributes: ["size": .int(Int64(size)), "alpha": .float(0.5), "beta": .float(i % 2 == 0 ? 0.75 : 0.6), "bias": .float(2)]),
                                          input: [7, 5, 3], seed: UInt64(i))
             assertInformative(want)
             XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "size \(size)")
@@ -57,7 +58,10 @@ final class OperatorTests: XCTestCase {
     }
 
     func testFullyConnectedDenseAndCSR() throws {
-        for (i, density) in [1.0, 0.2, 0.0].enumerated() {
+        for isa in (0...wk_isa()).reversed() {
+        wk_limit_isa(Int32(isa))
+        defer { wk_reset_isa() }
+        for (i, density) in [1.0, 0.2, 0.0, 0.03].enumerated() {
             var rng = SeededRNG(seed: 40 + UInt64(i))
             let (o, f) = (37, 3 * 5 * 4)
             let w = rng.sparse(o * f, density: density)
@@ -65,8 +69,9 @@ final class OperatorTests: XCTestCase {
             let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w", "b"], attributes: ["relu": .int(1)])
             let (got, want) = try single(node, input: [3, 5, 4], tensors: [
                 Tensor(name: "w", shape: [o, f], data: data), Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))], batch: 3)
-            if density > 0 { assertInformative(want) }
-            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "density \(density)")
+            if density > 0.1 { assertInformative(want) }
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "density \(density) isa \(isa)")
+        }
         }
     }
 

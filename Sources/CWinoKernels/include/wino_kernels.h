@@ -38,6 +38,11 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
 /// strides lda, ldb, ldc). Each element sums d in increasing order (thread-count independent).
 void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);
 
+/// Sparse rows times a vector: y[i - i0] = sum over CSR row i of values[e] * x[col[e]], for
+/// i0 <= i < i1. Each row's sum has a fixed order (thread-count independent).
+void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *values,
+                const float *x, float *y);
+
 /// Floats of scratch `wk_wino_block` needs.
 long wk_wino_scratch_floats(const wk_wino_geom *g);
 

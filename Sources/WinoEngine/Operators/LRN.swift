@@ -25,18 +25,34 @@ final class LRNLayer: Layer {
         let (c, hw, p) = (self.c, self.hw, self.p)
         let x = io.inputs[0], y = io.output
         let before = (p.size - 1) / 2, after = p.size / 2
-        let scale = p.alpha / Float(p.size)
+        let scale = p.alpha / Float(p.size), bias = p.bias, beta = p.beta
         let chunk = 256
         let chunks = (hw + chunk - 1) / chunk
+        // Per chunk of 256 pixels, the window's sum of squares is recomputed for each channel
+        // from scratch (c * size adds, fixed order: deterministic and drift-free), with the
+        // pixel loop innermost so that it vectorises. beta = 0.75 (AlexNet) uses square roots.
         parallelFor(ctx.pool, io.batch * chunks) { item, _ in
-            let n = item / chunks, q0 = (item % chunks) * chunk, q1 = min(hw, q0 + chunk)
-            let base = x + n * c * hw, out = y + n * c * hw
-            for ch in 0..<c {
-                let lo = max(0, ch - before), hi = min(c - 1, ch + after)
-                for q in q0..<q1 {
-                    var sum: Float = 0
-                    for cc in lo...hi { let v = base[cc * hw + q]; sum += v * v }
-                    out[ch * hw + q] = base[ch * hw + q] / powf(p.bias + scale * sum, p.beta)
+            let n = item / chunks, q0 = (item % chunks) * chunk, q1 = min(hw, q0 + chunk), len = q1 - q0
+            let base = x + n * c * hw + q0, out = y + n * c * hw + q0
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { sumBuffer in
+                let sum = sumBuffer.baseAddress!
+                for ch in 0..<c {
+                    let lo = max(0, ch - before), hi = min(c - 1, ch + after)
+                    for q in 0..<len { sum[q] = 0 }
+                    for cc in lo...hi {
+                        let src = base + cc * hw
+                        for q in 0..<len { sum[q] += src[q] * src[q] }
+                    }
+                    let src = base + ch * hw, dst = out + ch * hw
+                    if beta == 0.75 {
+                        for q in 0..<len {
+                            let d = bias + scale * sum[q]
+                            let r = d.squareRoot()
+                            dst[q] = src[q] / (r * r.squareRoot())
+                        }
+                    } else {
+                        for q in 0..<len { dst[q] = src[q] / powf(bias + scale * sum[q], beta) }
+                    }
                 }
             }
         }
