@@ -49,7 +49,8 @@ bench: deps
 	$(SWIFT) build $(RELEASE) --product wino-bench
 	$(SWIFT) build $(RELEASE) --product wino-convert
 	python3 -m pip install -q numpy onnx onnxruntime
-	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path)
+	$(SWIFT) build -c release --scratch-path .build-plain --product wino-bench
+	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release
 
 # Regenerate the shipped Fashion-MNIST model (trains with numpy; see Models/README.md).
 model: deps
