@@ -62,24 +62,34 @@ final class ConvLayer: Layer {
                         let ci = d / (R * S), r = (d / S) % R, s = d % S
                         let src = xg + ci * h * w
                         let dst = col + d * P
+                        // Output columns whose input column ix = ox * sw + s - pl lies in [0, w).
+                        let off = s - win.padLeft, sw = win.strideW
+                        let lo = min(ow, off >= 0 ? 0 : (-off + sw - 1) / sw)
+                        let hi = max(lo, min(ow, w - off <= 0 ? 0 : (w - off + sw - 1) / sw))
                         for oy in 0..<oh {
                             let iy = oy * win.strideH + r - win.padTop
                             let row = dst + oy * ow
                             if iy < 0 || iy >= h { row.initialize(repeating: 0, count: ow); continue }
-                            for ox in 0..<ow {
-                                let ix = ox * win.strideW + s - win.padLeft
-                                row[ox] = (ix >= 0 && ix < w) ? src[iy * w + ix] : 0
+                            let line = src + iy * w + off
+                            for ox in 0..<lo { row[ox] = 0 }
+                            if sw == 1 {
+                                (row + lo).update(from: line + lo, count: hi - lo)
+                            } else {
+                                for ox in lo..<hi { row[ox] = line[ox * sw] }
                             }
+                            for ox in hi..<ow { row[ox] = 0 }
                         }
                     }
                 }
                 let b = pointwise ? UnsafePointer(xg) : UnsafePointer(col)
                 let yg = y + (n * K + g * kg) * P
-                // Product, parallel over blocks of 24 output channels x 512 output pixels.
-                let rowBlocks = (kg + 23) / 24, colBlocks = (P + 511) / 512
+                // Product, parallel over blocks of 64 output pixels with all output channels: each
+                // block's slice of `col` (depth x 64) is read from memory once and stays in cache
+                // while every 6-channel strip of the kernel uses it.
+                let rowBlocks = 1, colBlocks = (P + 63) / 64
                 parallelFor(ctx.pool, rowBlocks * colBlocks) { item, _ in
-                    let k0 = (item / colBlocks) * 24, k1 = min(kg, k0 + 24)
-                    let p0 = (item % colBlocks) * 512, pn = min(P, p0 + 512) - p0
+                    let k0 = 0, k1 = kg
+                    let p0 = item * 64, pn = min(P, p0 + 64) - p0
                     let gk0 = g * kg + k0
                     weight.multiply(rows: gk0..<(g * kg + k1), b: b + p0, ldb: P, n: pn, c: yg + k0 * P + p0, ldc: P)
                     for k in k0..<k1 { biasRelu(yg + k * P + p0, count: pn, bias: bias[g * kg + k], relu: relu) }

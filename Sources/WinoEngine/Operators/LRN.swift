@@ -1,10 +1,8 @@
 // Local response normalisation across channels (AlexNet, ONNX LRN):
 //   y[c] = x[c] / (bias + alpha / size * sum_{c' = c - (size-1)/2 ... c + size/2} x[c']^2)^beta
+import CWinoKernels
 import WinoFormat
 import WinoKernels
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// LRN layer.
 final class LRNLayer: Layer {
@@ -25,36 +23,14 @@ final class LRNLayer: Layer {
         let (c, hw, p) = (self.c, self.hw, self.p)
         let x = io.inputs[0], y = io.output
         let before = (p.size - 1) / 2, after = p.size / 2
-        let scale = p.alpha / Float(p.size), bias = p.bias, beta = p.beta
+        let scale = p.alpha / Float(p.size)
         let chunk = 256
         let chunks = (hw + chunk - 1) / chunk
-        // Per chunk of 256 pixels, the window's sum of squares is recomputed for each channel
-        // from scratch (c * size adds, fixed order: deterministic and drift-free), with the
-        // pixel loop innermost so that it vectorises. beta = 0.75 (AlexNet) uses square roots.
+        // Runs of 256 pixels per work item; the C kernel sums each window in channel order.
         parallelFor(ctx.pool, io.batch * chunks) { item, _ in
-            let n = item / chunks, q0 = (item % chunks) * chunk, q1 = min(hw, q0 + chunk), len = q1 - q0
-            let base = x + n * c * hw + q0, out = y + n * c * hw + q0
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { sumBuffer in
-                let sum = sumBuffer.baseAddress!
-                for ch in 0..<c {
-                    let lo = max(0, ch - before), hi = min(c - 1, ch + after)
-                    for q in 0..<len { sum[q] = 0 }
-                    for cc in lo...hi {
-                        let src = base + cc * hw
-                        for q in 0..<len { sum[q] += src[q] * src[q] }
-                    }
-                    let src = base + ch * hw, dst = out + ch * hw
-                    if beta == 0.75 {
-                        for q in 0..<len {
-                            let d = bias + scale * sum[q]
-                            let r = d.squareRoot()
-                            dst[q] = src[q] / (r * r.squareRoot())
-                        }
-                    } else {
-                        for q in 0..<len { dst[q] = src[q] / powf(bias + scale * sum[q], beta) }
-                    }
-                }
-            }
+            let n = item / chunks, q0 = (item % chunks) * chunk, len = min(hw, q0 + chunk) - q0
+            wk_lrn(Int32(c), hw, Int32(len), x + n * c * hw + q0, y + n * c * hw + q0,
+                   Int32(before), Int32(after), scale, p.bias, p.beta)
         }
     }
 }
