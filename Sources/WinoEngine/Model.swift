@@ -43,8 +43,14 @@ public final class Model: @unchecked Sendable {
         /// Threads used by each prediction (1 = run on the calling thread only).
         /// A service running many requests at once should keep this at 1.
         public var threads: Int
+        /// Upper bound on the activation and scratch memory of one request (bytes). A model or
+        /// batch that would need more is rejected with an error instead of exhausting memory.
+        public var maxWorkspaceBytes: Int
         /// Creates options.
-        public init(threads: Int = 1) { self.threads = max(1, threads) }
+        public init(threads: Int = 1, maxWorkspaceBytes: Int = 4 << 30) {
+            self.threads = max(1, threads)
+            self.maxWorkspaceBytes = maxWorkspaceBytes
+        }
     }
 
     /// The graph as loaded.
@@ -61,6 +67,8 @@ public final class Model: @unchecked Sendable {
     public static let maxBatch = 4096
 
     let plan: Plan
+    /// Workspace bytes one sample needs (activations plus scratch, an upper bound).
+    private let perSampleBytes: Int
     private let pool: ThreadPool?
     private var idle: [Workspace] = []
     private var lock = pthread_mutex_t()
@@ -76,6 +84,10 @@ public final class Model: @unchecked Sendable {
         self.graph = graph
         self.options = options
         plan = try Plan(graph: graph, shapes: shapes)
+        perSampleBytes = plan.workspaceBytesPerSample(threads: options.threads)
+        guard perSampleBytes <= options.maxWorkspaceBytes else {
+            throw EngineError("model '\(graph.metadata.name)' needs \(perSampleBytes >> 20) MiB of activations and scratch per sample, over the limit of \(options.maxWorkspaceBytes >> 20) MiB (Options.maxWorkspaceBytes)")
+        }
         pool = options.threads > 1 ? ThreadPool(threads: options.threads) : nil
         pthread_mutex_init(&lock, nil)
     }
@@ -151,6 +163,9 @@ public final class Model: @unchecked Sendable {
     private func checkBatch(_ batch: Int, inputCount: Int) throws {
         guard batch >= 1 && batch <= Model.maxBatch else {
             throw EngineError("batch \(batch) is outside 1...\(Model.maxBatch)")
+        }
+        guard perSampleBytes * batch <= options.maxWorkspaceBytes else {
+            throw EngineError("batch \(batch) needs \(perSampleBytes * batch >> 20) MiB of activations and scratch, over the limit of \(options.maxWorkspaceBytes >> 20) MiB (Options.maxWorkspaceBytes)")
         }
         let perSample = plan.slotSizes[plan.inputSlot]
         guard inputCount == perSample * batch else {

@@ -95,4 +95,17 @@ struct Plan {
         outputSlot = slotOf[g.output]!
         outputShape = shapes[g.output]!
     }
+
+    /// An upper bound on the workspace bytes of one sample: every activation slot plus the
+    /// largest scratch need (per-thread scratch counted for `threads` threads).
+    func workspaceBytesPerSample(threads: Int) -> Int {
+        var floats = slotSizes.reduce(0, +)
+        var scratch = 0
+        for s in steps {
+            let need = s.layer.scratch(batch: 1)
+            scratch = max(scratch, need.perThread * threads + need.shared)
+        }
+        floats += scratch
+        return floats * MemoryLayout<Float>.size
+    }
 }

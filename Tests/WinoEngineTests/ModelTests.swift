@@ -116,3 +116,25 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(top.map(\.label), ["b", "class 3", "c"])
     }
 }
+
+final class ResourceLimitTests: XCTestCase {
+    /// A tiny file can declare huge activations: the model is refused at load with a clear
+    /// error, not when the first request would exhaust memory.
+    func testHugeActivationsAreRefusedAtLoad() throws {
+        let nodes = (0..<6).map { i in
+            Node(name: "r\(i)", op: .relu, inputs: [i == 0 ? "x" : "a\(i - 1)"], output: "a\(i)")
+        }
+        let g = ModelGraph(metadata: ModelMetadata(name: "huge", inputShape: [1, 16384, 16384], channelOrder: .gray),
+                           input: "x", output: "a5", nodes: nodes, tensors: [])
+        XCTAssertThrowsError(try Model(graph: g)) { error in
+            XCTAssertTrue("\(error)".contains("over the limit"), "\(error)")
+        }
+        // With a small enough limit even a modest model is refused; a large batch too.
+        let small = smallNetwork(seed: 1)
+        XCTAssertThrowsError(try Model(graph: small, options: .init(maxWorkspaceBytes: 1000)))
+        let m = try Model(graph: small, options: .init(maxWorkspaceBytes: 2 << 20))
+        XCTAssertThrowsError(try m.predict([Float](repeating: 0, count: 3 * 27 * 25 * 4096), batch: 4096)) { error in
+            XCTAssertTrue("\(error)".contains("batch 4096"), "\(error)")
+        }
+    }
+}
