@@ -112,6 +112,50 @@ AVX2 static void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const int3
 }
 #endif
 
+// The same with 16-bit column indices (matrices of at most 65536 columns).
+static void csr_dot16_portable(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val,
+                               const float *x, float *y) {
+    for (int i = i0; i < i1; i++) {
+        float s = 0;
+        for (int e = row_ptr[i]; e < row_ptr[i + 1]; e++) s += val[e] * x[col[e]];
+        y[i - i0] = s;
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val,
+                                const float *x, float *y) {
+    for (int i = i0; i < i1; i++) {
+        int e = row_ptr[i];
+        const int e1 = row_ptr[i + 1];
+        __m256 acc = _mm256_setzero_ps();
+        for (; e + 8 <= e1; e += 8) {
+            const __m256i idx = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(col + e)));
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(val + e), _mm256_i32gather_ps(x, idx, 4), acc);
+        }
+        if (e < e1) {
+            int32_t tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int k = 0; k < e1 - e; k++) tail[k] = col[e + k];
+            const __m256i m = tail_mask(e1 - e);
+            const __m256i idx = _mm256_loadu_si256((const __m256i *)tail);
+            const __m256 xv = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, idx, _mm256_castsi256_ps(m), 4);
+            acc = _mm256_fmadd_ps(_mm256_maskload_ps(val + e, m), xv, acc);
+        }
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        y[i - i0] = _mm_cvtss_f32(s);
+    }
+}
+#endif
+
+void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val, const float *x, float *y) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (wk_isa() >= 1) { csr_dot16_avx2(i0, i1, row_ptr, col, val, x, y); return; }
+#endif
+    csr_dot16_portable(i0, i1, row_ptr, col, val, x, y);
+}
+
 void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val, const float *x, float *y) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (wk_isa() >= 1) { csr_dot_avx2(i0, i1, row_ptr, col, val, x, y); return; }

@@ -68,19 +68,29 @@ final class WeightMatrix: @unchecked Sendable {
     let dense: AlignedBuffer?
     private let rowPtr: UnsafeMutablePointer<Int32>?
     private let colIdx: UnsafeMutablePointer<Int32>?
+    /// 16-bit column indices (instead of `colIdx`) for row-times-vector use: less memory traffic.
+    private let colIdx16: UnsafeMutablePointer<UInt16>?
     private let values: AlignedBuffer?
     /// Number of stored nonzeros (rows * cols when dense).
     let nnz: Int
 
-    /// Stores `csr` as given (sparse) .
-    init(csr m: CSRMatrix) {
+    /// Stores `csr` as given (sparse). With `compactIndices` and at most 65536 columns the
+    /// column indices are kept as 16 bits, usable by `multiplyVector` only.
+    init(csr m: CSRMatrix, compactIndices: Bool = false) {
         rows = m.rows; cols = m.cols; nnz = m.nnz
         dense = nil
         let rp = UnsafeMutablePointer<Int32>.allocate(capacity: m.rowPtr.count)
         rp.initialize(from: m.rowPtr, count: m.rowPtr.count)
-        let ci = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, m.colIdx.count))
-        ci.initialize(from: m.colIdx, count: m.colIdx.count)
-        rowPtr = rp; colIdx = ci
+        rowPtr = rp
+        if compactIndices && m.cols <= 1 << 16 {
+            let ci = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, m.colIdx.count))
+            for (i, c) in m.colIdx.enumerated() { (ci + i).initialize(to: UInt16(truncatingIfNeeded: c)) }
+            colIdx16 = ci; colIdx = nil
+        } else {
+            let ci = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, m.colIdx.count))
+            ci.initialize(from: m.colIdx, count: m.colIdx.count)
+            colIdx = ci; colIdx16 = nil
+        }
         values = AlignedBuffer(m.values)
     }
 
@@ -88,16 +98,16 @@ final class WeightMatrix: @unchecked Sendable {
     init(dense v: [Float], rows: Int, cols: Int) {
         self.rows = rows; self.cols = cols; nnz = rows * cols
         dense = AlignedBuffer(v)
-        rowPtr = nil; colIdx = nil; values = nil
+        rowPtr = nil; colIdx = nil; colIdx16 = nil; values = nil
     }
 
     /// Builds from a tensor viewed as rows x cols: CSR tensors stay sparse, dense ones dense.
-    convenience init(tensor t: Tensor, rows: Int, cols: Int) {
+    convenience init(tensor t: Tensor, rows: Int, cols: Int, compactIndices: Bool = false) {
         switch t.data {
         case .dense(let v): self.init(dense: v, rows: rows, cols: cols)
         case .csr(let m):
-            if m.rows == rows && m.cols == cols { self.init(csr: m) } else {
-                self.init(csr: CSRMatrix(dense: m.toDense(), rows: rows, cols: cols))
+            if m.rows == rows && m.cols == cols { self.init(csr: m, compactIndices: compactIndices) } else {
+                self.init(csr: CSRMatrix(dense: m.toDense(), rows: rows, cols: cols), compactIndices: compactIndices)
             }
         }
     }
@@ -105,13 +115,14 @@ final class WeightMatrix: @unchecked Sendable {
     deinit {
         rowPtr?.deallocate()
         colIdx?.deallocate()
+        colIdx16?.deallocate()
     }
 
     /// Whether the matrix is stored sparse.
     var isSparse: Bool { dense == nil }
     /// Fraction of stored entries.
     var density: Double { rows * cols == 0 ? 0 : Double(nnz) / Double(rows * cols) }
-    /// The CSR view (sparse matrices only).
+    /// The CSR view (sparse matrices with 32-bit indices only).
     var csr: CSRView { CSRView(rowPtr: rowPtr!, colIdx: colIdx!, values: values!.pointer) }
 
     /// C[rows] = A[rows] * B (`wk_gemm` when dense, `Gemm.sparse` when CSR).
@@ -131,8 +142,12 @@ final class WeightMatrix: @unchecked Sendable {
         if let d = dense {
             Gemm.denseDot(rows: r, depth: cols, a: d.pointer, lda: cols, x: x, y: y)
         } else {
-            let a = csr
-            wk_csr_dot(Int32(r.lowerBound), Int32(r.upperBound), a.rowPtr, a.colIdx, a.values, x, y)
+            if let c16 = colIdx16 {
+                wk_csr_dot16(Int32(r.lowerBound), Int32(r.upperBound), rowPtr!, c16, values!.pointer, x, y)
+            } else {
+                let a = csr
+                wk_csr_dot(Int32(r.lowerBound), Int32(r.upperBound), a.rowPtr, a.colIdx, a.values, x, y)
+            }
         }
     }
 

@@ -123,4 +123,22 @@ final class OperatorTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("'p'"), "\($0)")
         }
     }
+
+    /// More than 65536 input features: 32-bit column indices (the 16-bit kernel cannot hold them).
+    func testWideFullyConnectedUses32BitIndices() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            var rng = SeededRNG(seed: 77)
+            let (o, f) = (5, 70_004)   // input [17501, 2, 2], flattened
+            let w = rng.sparse(o * f, density: 0.01)
+            let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w"])
+            let g = ModelGraph(metadata: ModelMetadata(name: "wide", inputShape: [f / 4, 2, 2], channelOrder: .tensor),
+                               input: "x", output: "y", nodes: [node],
+                               tensors: [Tensor(name: "w", shape: [o, f], data: .csr(CSRMatrix(dense: w, rows: o, cols: f)))])
+            let (got, want) = try runBoth(g, batch: 2, seed: 8)
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "isa \(isa)")
+        }
+    }
 }

@@ -43,6 +43,10 @@ void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float
 void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *values,
                 const float *x, float *y);
 
+/// `wk_csr_dot` with 16-bit column indices (matrices of at most 65536 columns).
+void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *values,
+                  const float *x, float *y);
+
 /// LRN across channels for n pixels: x and y hold C planes `stride` floats apart (the n pixels
 /// at the start of each). y[c] = x[c] / (bias + scale * sum of x^2 over [c - before, c + after])^beta.
 void wk_lrn(int C, long stride, int n, const float *x, float *y, int before, int after,

@@ -14,7 +14,7 @@ final class FullyConnectedLayer: Layer {
 
     init(node: Node, weight: Tensor, bias: Tensor?, relu: Bool) {
         name = node.name
-        self.weight = WeightMatrix(tensor: weight, rows: weight.shape[0], cols: weight.shape[1])
+        self.weight = WeightMatrix(tensor: weight, rows: weight.shape[0], cols: weight.shape[1], compactIndices: true)
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: weight.shape[0])
         self.relu = relu
     }
