@@ -75,67 +75,39 @@ void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float
 }
 
 // ---------------------------------------------------------------- sparse rows x vector
-// y[i - i0] = sum_{e in row i} values[e] * x[col[e]] for i0 <= i < i1 (CSR). AVX2: 8 entries per
-// step with a gather of x, one accumulator per row summed in a fixed lane order at the end;
-// the result depends only on the row, never on the thread split.
-static void csr_dot_portable(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val,
-                             const float *x, float *y) {
+// y[i - i0] = sum_{e in row i} values[e] * x[col[e]] for i0 <= i < i1 (CSR), with 32-bit or
+// 16-bit (`wide` = 0) column indices. AVX2: 8 entries per step with a gather of x, one
+// accumulator per row summed in a fixed lane order at the end; the result depends only on
+// the row, never on the thread split.
+static inline int col_at(const void *col, int wide, int e) {
+    return wide ? ((const int32_t *)col)[e] : ((const uint16_t *)col)[e];
+}
+
+static void csr_dot_portable(int i0, int i1, const int32_t *row_ptr, const void *col, int wide,
+                             const float *val, const float *x, float *y) {
     for (int i = i0; i < i1; i++) {
         float s = 0;
-        for (int e = row_ptr[i]; e < row_ptr[i + 1]; e++) s += val[e] * x[col[e]];
+        for (int e = row_ptr[i]; e < row_ptr[i + 1]; e++) s += val[e] * x[col_at(col, wide, e)];
         y[i - i0] = s;
     }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-AVX2 static void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val,
-                              const float *x, float *y) {
+static inline __attribute__((always_inline, target("avx2,fma")))
+void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const void *col, const int wide,
+                  const float *val, const float *x, float *y) {
     for (int i = i0; i < i1; i++) {
         int e = row_ptr[i];
         const int e1 = row_ptr[i + 1];
         __m256 acc = _mm256_setzero_ps();
         for (; e + 8 <= e1; e += 8) {
-            const __m256i idx = _mm256_loadu_si256((const __m256i *)(col + e));
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(val + e), _mm256_i32gather_ps(x, idx, 4), acc);
-        }
-        if (e < e1) {
-            const __m256i m = tail_mask(e1 - e);
-            const __m256i idx = _mm256_maskload_epi32(col + e, m);
-            const __m256 xv = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, idx, _mm256_castsi256_ps(m), 4);
-            acc = _mm256_fmadd_ps(_mm256_maskload_ps(val + e, m), xv, acc);
-        }
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-        y[i - i0] = _mm_cvtss_f32(s);
-    }
-}
-#endif
-
-// The same with 16-bit column indices (matrices of at most 65536 columns).
-static void csr_dot16_portable(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val,
-                               const float *x, float *y) {
-    for (int i = i0; i < i1; i++) {
-        float s = 0;
-        for (int e = row_ptr[i]; e < row_ptr[i + 1]; e++) s += val[e] * x[col[e]];
-        y[i - i0] = s;
-    }
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val,
-                                const float *x, float *y) {
-    for (int i = i0; i < i1; i++) {
-        int e = row_ptr[i];
-        const int e1 = row_ptr[i + 1];
-        __m256 acc = _mm256_setzero_ps();
-        for (; e + 8 <= e1; e += 8) {
-            const __m256i idx = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(col + e)));
+            const __m256i idx = wide ? _mm256_loadu_si256((const __m256i *)((const int32_t *)col + e))
+                                     : _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)col + e)));
             acc = _mm256_fmadd_ps(_mm256_loadu_ps(val + e), _mm256_i32gather_ps(x, idx, 4), acc);
         }
         if (e < e1) {
             int32_t tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-            for (int k = 0; k < e1 - e; k++) tail[k] = col[e + k];
+            for (int k = 0; k < e1 - e; k++) tail[k] = col_at(col, wide, e + k);
             const __m256i m = tail_mask(e1 - e);
             const __m256i idx = _mm256_loadu_si256((const __m256i *)tail);
             const __m256 xv = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, idx, _mm256_castsi256_ps(m), 4);
@@ -147,18 +119,22 @@ AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *row_ptr, const ui
         y[i - i0] = _mm_cvtss_f32(s);
     }
 }
+AVX2 static void csr_dot32_avx2(int i0, int i1, const int32_t *rp, const int32_t *col, const float *val,
+                                const float *x, float *y) { csr_dot_avx2(i0, i1, rp, col, 1, val, x, y); }
+AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *rp, const uint16_t *col, const float *val,
+                                const float *x, float *y) { csr_dot_avx2(i0, i1, rp, col, 0, val, x, y); }
 #endif
+
+void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val, const float *x, float *y) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (wk_isa() >= 1) { csr_dot32_avx2(i0, i1, row_ptr, col, val, x, y); return; }
+#endif
+    csr_dot_portable(i0, i1, row_ptr, col, 1, val, x, y);
+}
 
 void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val, const float *x, float *y) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (wk_isa() >= 1) { csr_dot16_avx2(i0, i1, row_ptr, col, val, x, y); return; }
 #endif
-    csr_dot16_portable(i0, i1, row_ptr, col, val, x, y);
-}
-
-void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val, const float *x, float *y) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wk_isa() >= 1) { csr_dot_avx2(i0, i1, row_ptr, col, val, x, y); return; }
-#endif
-    csr_dot_portable(i0, i1, row_ptr, col, val, x, y);
+    csr_dot_portable(i0, i1, row_ptr, col, 0, val, x, y);
 }
