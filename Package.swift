@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "wino-bench", dependencies: [
-            "WinoEngine", "WinoFormat", "WinoKernels",
+            "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference", "CWinoKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Writes the shipped Fashion-MNIST model from the training script's output (`make model`).
