@@ -129,7 +129,7 @@ final class ConvTests: XCTestCase {
     /// Larger planes: several tile blocks (16 and 32 tiles), partial blocks, out-channel
     /// chunks; both kernel implementations; any thread count gives the same bits.
     func testBlockedKernelsOnLargerPlanes() throws {
-        // Every instruction set in use here and below it (2 AVX-512 with WINO_AVX512=1, 1 AVX2, 0 portable).
+        // Every instruction set in use here and below it (2 AVX-512 where the CPU has it, 1 AVX2, 0 portable).
         for isa in (0...wk_isa()).reversed() {
             wk_limit_isa(Int32(isa))
             defer { wk_reset_isa() }

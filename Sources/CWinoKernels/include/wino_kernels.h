@@ -56,8 +56,8 @@ void wk_lrn(int C, long stride, int n, const float *x, float *y, int before, int
 long wk_wino_scratch_floats(const wk_wino_geom *g);
 
 /// The instruction set the kernels use: 2 AVX-512, 1 AVX2+FMA, 0 portable C.
-/// Detected from the CPU, capped by wk_limit_isa. AVX-512 is opt-in (environment
-/// WINO_AVX512=1) until it has been verified on AVX-512 hardware.
+/// Detected from the CPU, capped by wk_limit_isa, or at AVX2 by the environment
+/// variable WINO_AVX512=0.
 int wk_isa(void);
 
 /// Tiles per SIMD vector of the kernels in use: 16 (AVX-512), 8 (AVX2) or 1 (portable).
@@ -69,7 +69,7 @@ const char *wk_isa_name(void);
 /// Caps the instruction set (2 = AVX-512 allowed, 1 = at most AVX2, 0 = portable). For tests and benchmarks.
 void wk_limit_isa(int max_isa);
 
-/// Restores the default cap (AVX2, or AVX-512 with WINO_AVX512=1).
+/// Restores the default cap (AVX-512, or AVX2 with WINO_AVX512=0).
 void wk_reset_isa(void);
 
 /// The B^T (which = 0, alpha x alpha) or A^T (which = 1, m x alpha) table the
