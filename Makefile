@@ -12,15 +12,17 @@ RELEASE      := -c release $(CPU_FLAGS)
 IMAGE        ?= Models/fmnist/samples/ankle-boot.pgm
 MODEL        ?= Models/fmnist/fmnist.swz
 
-.PHONY: all deps build run test test-debug test-release fuzz model bench clean
+.PHONY: all deps build run test test-debug test-release fuzz model pruning-study bench clean
 
 all: build
 
-# System packages the build needs (zlib headers); installed only when missing.
+# System packages: zlib headers (build) and Fashion-MNIST (training tests, accuracy check
+# of the shipped model); installed only when missing.
 deps:
-	@dpkg -s zlib1g-dev >/dev/null 2>&1 || { \
-	  echo "installing zlib1g-dev"; \
-	  (apt-get update -qq && apt-get install -y -qq zlib1g-dev) >/dev/null; }
+	@missing=""; for p in zlib1g-dev dataset-fashion-mnist; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  (apt-get update -qq && apt-get install -y -qq $$missing) >/dev/null; fi
 
 build: deps
 	$(SWIFT) build $(RELEASE) --product wino-infer

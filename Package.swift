@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "wino-infer", targets: ["wino-infer"]),
         .executable(name: "wino-bench", targets: ["wino-bench"]),
         .executable(name: "wino-convert", targets: ["wino-convert"]),
+        .executable(name: "wino-train", targets: ["wino-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,10 +45,17 @@ let package = Package(
             "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference", "CWinoKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Training and native pruning of Winograd-domain weights.
+        .target(name: "WinoTrain", dependencies: ["WinoEngine", "WinoFormat", "WinoKernels", "CWinoKernels", "CZlib"]),
+        .executableTarget(name: "wino-train", dependencies: [
+            "WinoTrain", "WinoEngine", "WinoFormat",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Writes the shipped Fashion-MNIST model from the training script's output (`make model`).
         .executableTarget(name: "wino-modelgen", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
+        .testTarget(name: "WinoTrainTests", dependencies: ["WinoTrain", "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference"]),
         .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference"]),
         // Test support: counts the process's heap allocations (malloc interposer).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),

@@ -1,0 +1,76 @@
+// Checkpoints: DIR/model.swz (the network so far, a normal model file) and DIR/state.json
+// (epochs done, momentum buffers, frozen masks, pruning schedule), written at each epoch's end.
+import Foundation
+import WinoFormat
+
+struct CheckpointState: Codable {
+    struct ParamState: Codable {
+        var name: String
+        /// Little-endian Float32 velocity, base64.
+        var velocity: String
+        /// Frozen-zero mask as a base64 bitmap, if frozen.
+        var frozen: String?
+    }
+    struct PrunerState: Codable { var target: Double; var rampSteps: Int; var start: [Double]; var th0: [Double]; var step: Int }
+    var version = 1
+    var epochsDone: Int
+    var pruner: PrunerState?
+    var params: [ParamState]
+}
+
+extension Trainer {
+    /// Writes the checkpoint into `dir` (created if needed), replacing an older one.
+    public func saveCheckpoint(_ dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try SWZWriter.write(export(), to: (dir as NSString).appendingPathComponent("model.swz"))
+        let params = net.params.map { p -> CheckpointState.ParamState in
+            let v = p.velocity.withUnsafeBytes { Data($0) }.base64EncodedString()
+            var bits: String?
+            if let m = p.frozenZero {
+                var b = [UInt8](repeating: 0, count: (m.count + 7) / 8)
+                for i in m.indices where m[i] { b[i / 8] |= 1 << (i % 8) }
+                bits = Data(b).base64EncodedString()
+            }
+            return .init(name: p.name, velocity: v, frozen: bits)
+        }
+        let pr = prunerState.map { CheckpointState.PrunerState(target: $0.target, rampSteps: $0.rampSteps, start: $0.start, th0: $0.th0, step: pruneStepCount) }
+        let state = CheckpointState(epochsDone: epochsDone, pruner: pr, params: params)
+        let tmp = (dir as NSString).appendingPathComponent("state.json.tmp")
+        try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: tmp))
+        let dst = (dir as NSString).appendingPathComponent("state.json")
+        _ = try? FileManager.default.removeItem(atPath: dst)
+        try FileManager.default.moveItem(atPath: tmp, toPath: dst)
+    }
+
+    /// A trainer continuing from the checkpoint in `dir`.
+    public static func resume(_ dir: String, threads: Int) throws -> Trainer {
+        let graph = try SWZReader.read(path: (dir as NSString).appendingPathComponent("model.swz"))
+        let t = try Trainer(model: graph, winograd: nil, threads: threads)
+        let path = (dir as NSString).appendingPathComponent("state.json")
+        guard let data = FileManager.default.contents(atPath: path) else { throw TrainError("\(path): cannot read the checkpoint state") }
+        let state: CheckpointState
+        do { state = try JSONDecoder().decode(CheckpointState.self, from: data) } catch {
+            throw TrainError("\(path): not a wino-train checkpoint state (\(error))")
+        }
+        guard state.version == 1 else { throw TrainError("\(path): checkpoint version \(state.version), this wino-train reads 1") }
+        let byName = Dictionary(t.net.params.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        guard state.params.count == byName.count else { throw TrainError("\(path): \(state.params.count) parameters, the model has \(byName.count)") }
+        for ps in state.params {
+            guard let p = byName[ps.name] else { throw TrainError("\(path): parameter '\(ps.name)' is not in the model") }
+            guard let v = Data(base64Encoded: ps.velocity), v.count == p.value.count * 4 else {
+                throw TrainError("\(path): velocity of '\(ps.name)' has the wrong size")
+            }
+            p.velocity = v.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            if let f = ps.frozen {
+                guard let b = Data(base64Encoded: f), b.count == (p.value.count + 7) / 8 else { throw TrainError("\(path): mask of '\(ps.name)' has the wrong size") }
+                p.frozenZero = (0..<p.value.count).map { b[$0 / 8] & (1 << ($0 % 8)) != 0 }
+            }
+        }
+        t.restore(epochsDone: state.epochsDone, pruner: state.pruner.map {
+            var n = NativePruner(params: [Param<Float>](), target: $0.target, rampSteps: $0.rampSteps)
+            n.start = $0.start; n.th0 = $0.th0
+            return (n, $0.step)
+        })
+        return t
+    }
+}

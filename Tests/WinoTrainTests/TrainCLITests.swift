@@ -1,0 +1,75 @@
+// wino-train as a user meets it: eval prints accuracy and a confusion matrix; bad data files and
+// models that cannot be trained give a one-line error and exit status 1.
+import Foundation
+import XCTest
+
+final class TrainCLITests: XCTestCase {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let tmp = NSTemporaryDirectory() + "wino-train-cli-\(getpid())"
+
+    override func setUp() { try? FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true) }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+
+    var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("wino-train").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("wino-train")
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        guard FileManager.default.fileExists(atPath: binary.path) else {
+            XCTFail("wino-train not built at \(binary.path): run `swift build` first")
+            return (-1, "", "")
+        }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func assertFails(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertEqual(r.status, 1, r.err, file: file, line: line)
+        XCTAssertTrue(r.err.hasPrefix("Error: ") && r.err.contains(mentions), "stderr: \(r.err)", file: file, line: line)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one line: \(r.err)", file: file, line: line)
+    }
+
+    func write(_ name: String, _ bytes: [UInt8]) {
+        FileManager.default.createFile(atPath: tmp + "/" + name, contents: Data(bytes))
+    }
+
+    func testEvalPrintsAccuracyAndConfusionMatrix() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else { throw XCTSkip("no Fashion-MNIST") }
+        let r = try run(["eval", "Models/fmnist/fmnist.swz", "--limit", "200"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("accuracy") && r.out.contains("(200 images)"), r.out)
+        XCTAssertTrue(r.out.contains("Ankle boot") && r.out.contains("confusion matrix"), r.out)
+    }
+
+    func testBadDataFiles() throws {
+        try assertFails(["eval", "Models/fmnist/fmnist.swz", "--data", tmp + "/none"], mentions: "t10k-images-idx3-ubyte")
+        write("t10k-images-idx3-ubyte", [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3])
+        write("t10k-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 2, 1, 2])
+        try assertFails(["eval", "Models/fmnist/fmnist.swz", "--data", tmp], mentions: "truncated")
+        write("t10k-images-idx3-ubyte", [0x50, 0x4b, 3, 4, 0, 0, 0, 0])
+        try assertFails(["eval", "Models/fmnist/fmnist.swz", "--data", tmp], mentions: "not an IDX file")
+        write("t10k-images-idx3-ubyte", [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 28, 0, 0, 0, 28] + [UInt8](repeating: 0, count: 3 * 784))
+        try assertFails(["eval", "Models/fmnist/fmnist.swz", "--data", tmp], mentions: "3 images but")
+        try assertFails(["fit", "--data", tmp, "--arch", "conv4,fc10", "-o", tmp + "/m.swz"], mentions: "train-images-idx3-ubyte")
+    }
+
+    func testBadModelsAndArchitectures() throws {
+        try assertFails(["eval", "Models/fmnist/samples/bag.pgm"], mentions: "bag.pgm")
+        try assertFails(["fit", "--arch", "conv4,zz,fc10", "-o", tmp + "/m.swz"], mentions: "'zz' is not known")
+        try assertFails(["fit", "--init", "Models/fmnist/fmnist.swz", "--winograd", "nosuch", "-o", tmp + "/m.swz"], mentions: "nosuch")
+    }
+}
