@@ -55,9 +55,16 @@ bench: deps
 	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release
 
 # Regenerate the shipped Fashion-MNIST model (trains with numpy; see Models/README.md).
+# The shipped model: dense training, then native pruning to 90% Winograd-domain sparsity (wino-train).
 model: deps
-	python3 Models/scripts/train_fmnist.py
-	$(SWIFT) run $(RELEASE) wino-modelgen .cache/fmnist/model.json $(MODEL)
+	$(SWIFT) build $(RELEASE) --product wino-train
+	python3 scripts/pruning_study.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --densities 0.1 --no-docs
+	cp .cache/pruning/native-10.swz $(MODEL)
+
+# Docs/PRUNING.md: dense vs (a) spatial pruning, (b) one-shot Winograd pruning, (c) native pruning.
+pruning-study: deps
+	$(SWIFT) build $(RELEASE) --product wino-train
+	python3 scripts/pruning_study.py $$($(SWIFT) build $(RELEASE) --show-bin-path)
 
 clean:
 	rm -rf .build Tests/Fuzz/.build

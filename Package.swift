@@ -51,12 +51,10 @@ let package = Package(
             "WinoTrain", "WinoEngine", "WinoFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Writes the shipped Fashion-MNIST model from the training script's output (`make model`).
-        .executableTarget(name: "wino-modelgen", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
         .testTarget(name: "WinoTrainTests", dependencies: ["WinoTrain", "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference"]),
-        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference"]),
+        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference", "WinoTrain"]),
         // Test support: counts the process's heap allocations (malloc interposer).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels", "MallocCounter"]),

@@ -11,7 +11,7 @@ struct CheckpointState: Codable {
         /// Frozen-zero mask as a base64 bitmap, if frozen.
         var frozen: String?
     }
-    struct PrunerState: Codable { var target: Double; var rampSteps: Int; var start: [Double]; var th0: [Double]; var step: Int }
+    struct PrunerState: Codable { var target: [Double]; var rampSteps: Int; var start: [Double]; var th0: [Double]; var step: Int }
     var version = 1
     var epochsDone: Int
     var pruner: PrunerState?

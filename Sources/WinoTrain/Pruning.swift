@@ -15,8 +15,8 @@ struct NativePruner {
     static let inverseF = 0.1
     /// Steps between recomputations of th0 from the schedule.
     var interval = 20
-    /// Sparsity each Winograd layer must reach.
-    var target: Double
+    /// Sparsity each Winograd layer must reach, in layer order.
+    var target: [Double]
     /// Steps over which the sparsity ramps up.
     var rampSteps: Int
     /// Sparsity of each layer when pruning began.
@@ -24,7 +24,7 @@ struct NativePruner {
     /// Current th0 of each layer.
     var th0: [Double]
 
-    init<T>(params: [Param<T>], target: Double, rampSteps: Int) {
+    init<T>(params: [Param<T>], target: [Double], rampSteps: Int) {
         self.target = target; self.rampSteps = max(1, rampSteps)
         start = params.map(\.sparsity)
         th0 = [Double](repeating: 0, count: params.count)
@@ -33,8 +33,8 @@ struct NativePruner {
     /// The scheduled sparsity of layer `i` after `step` pruning steps.
     func scheduled(_ i: Int, step: Int) -> Double {
         let t = min(1, Double(step) / Double(rampSteps))
-        let s0 = min(start[i], target)
-        return target + (s0 - target) * (1 - t) * (1 - t) * (1 - t)
+        let s0 = min(start[i], target[i])
+        return target[i] + (s0 - target[i]) * (1 - t) * (1 - t) * (1 - t)
     }
 
     /// n_xi for every weight position of an alpha^2 x K x C tensor of `tile`.

@@ -22,10 +22,15 @@ public struct TrainConfig: Sendable {
     public var threads = 1
     /// Winograd-domain sparsity every Winograd layer must reach; nil trains without pruning.
     public var targetSparsity: Double?
+    /// Per-layer targets overriding `targetSparsity`, by layer (node) name.
+    public var layerSparsity: [String: Double] = [:]
     /// Epochs of the pruning phase (the rest fine-tunes with the mask frozen); default half.
     public var pruneEpochs: Int?
     /// L1 strength on Winograd weights during the pruning phase.
     public var l1 = 5e-5
+    /// Scale each Winograd position's step by its curvature (`SGD.positionScales`); needed for
+    /// F(4x4) weights, whose positions differ ~400x in curvature.
+    public var precondition = false
     /// Stop after this many steps in all (smoke runs); nil for whole epochs.
     public var maxSteps: Int?
     /// Creates the defaults.
@@ -147,10 +152,18 @@ public final class Trainer {
             : config.maxSteps.map { $0 / 2 } ?? steps * (config.pruneEpochs ?? max(1, config.epochs / 2))
         if let target = config.targetSparsity, pruner == nil {
             guard !wparams.isEmpty else { throw TrainError("--target-sparsity given but the model has no Winograd-domain layer (use --winograd with --init)") }
+            let names = wparams.map { String($0.name.dropLast(2)) }
+            if let bad = config.layerSparsity.keys.first(where: { !names.contains($0) }) {
+                throw TrainError("--layer-sparsity names '\(bad)', which is not a Winograd-domain layer (those are: \(names.joined(separator: ", ")))")
+            }
+            let targets = names.map { config.layerSparsity[$0] ?? target }
             // Ramp over 80% of the pruning phase, then hold the target until the mask freezes.
-            pruner = NativePruner(params: wparams, target: target, rampSteps: max(1, pruneSteps * 4 / 5))
+            pruner = NativePruner(params: wparams, target: targets, rampSteps: max(1, pruneSteps * 4 / 5))
         }
         var sgd = SGD(momentum: config.momentum, weightDecay: config.weightDecay, l1: 0)
+        if config.precondition {
+            for p in wparams { sgd.positionScale[p.name] = SGD.positionScales(tileOf(p)) }
+        }
         var globalStep = epochsDone * steps
         for epoch in epochsDone..<config.epochs {
             var rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(epoch) &+ 1)
@@ -164,6 +177,10 @@ public final class Trainer {
                 let idx = order[(s * config.batchSize)..<((s + 1) * config.batchSize)]
                 let x = batchTensor(train, idx)
                 let r = net.lossAndGradients(x, labels: idx.map { Int(train.labels[$0]) }, compute)
+                guard r.loss.isFinite else {
+                    throw TrainError("training diverged at epoch \(epoch + 1) step \(s + 1) (loss \(r.loss)); lower --lr"
+                                     + (wparams.contains { $0.winograd!.alpha > 4 } ? " (F(4x4) Winograd-domain weights need a much smaller rate than F(2x2); see Docs/PRUNING.md)" : ""))
+                }
                 let lr = config.learningRate * 0.5 * (1 + cos(Double.pi * Double(globalStep) / Double(totalSteps)))
                 let pruning = pruner != nil && globalStep < pruneSteps
                 if pruner != nil && !pruning && wparams.contains(where: { $0.frozenZero == nil }) {

@@ -52,6 +52,8 @@ struct Fit: ParsableCommand {
     var epochs = 10
     @Option(help: "Winograd-domain sparsity each Winograd layer must reach (native pruning), e.g. 0.9.")
     var targetSparsity: Double?
+    @Option(help: "Per-layer target overriding --target-sparsity, NAME=S (repeatable), e.g. conv3=0.95.")
+    var layerSparsity: [String] = []
     @Option(help: "Epochs of the pruning phase before fine-tuning with the mask frozen (default: half).")
     var pruneEpochs: Int?
     @Option(help: "Mini-batch size.")
@@ -64,6 +66,8 @@ struct Fit: ParsableCommand {
     var weightDecay = 5e-4
     @Option(help: "L1 strength on Winograd weights while pruning.")
     var l1 = 5e-5
+    @Flag(help: "Scale each Winograd position's step by its curvature (needed for F(4x4) weights).")
+    var precondition = false
     @Option(help: "Seed (weights and shuffles).")
     var seed: UInt64 = 1
     @Option(help: "Threads (results do not depend on it).")
@@ -110,6 +114,15 @@ struct Fit: ParsableCommand {
         config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.momentum = momentum
         config.weightDecay = weightDecay; config.l1 = l1; config.seed = seed; config.threads = threads
         config.targetSparsity = targetSparsity; config.pruneEpochs = pruneEpochs; config.maxSteps = maxSteps
+        config.precondition = precondition
+        for l in layerSparsity {
+            let kv = l.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let v = Double(kv[1]), (0..<1).contains(v) else {
+                throw ValidationError("--layer-sparsity '\(l)' is not NAME=S with S in [0, 1)")
+            }
+            config.layerSparsity[kv[0]] = v
+        }
+        if !layerSparsity.isEmpty && targetSparsity == nil { throw ValidationError("--layer-sparsity needs --target-sparsity") }
         let tty = isatty(2) != 0
         var lastLine = Date.distantPast
         let start = Date()

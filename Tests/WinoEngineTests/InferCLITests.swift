@@ -91,7 +91,7 @@ final class InferCLITests: XCTestCase {
     }
 
     func testModelThatIsNotSWZ() throws {
-        try assertFails(["Models/fmnist/samples/bag.pgm", "Models/fmnist/expected.json"], mentions: "not a .swz")
+        try assertFails(["Models/fmnist/samples/bag.pgm", "Models/README.md"], mentions: "not a .swz")
     }
 
     func testMissingImage() throws {

@@ -94,10 +94,19 @@ final class TrainingTests: XCTestCase {
         let t = try Trainer(architecture: "conv4,pool,wconv8f2,wconv8f2,pool,fc10", metadata: meta(), seed: 5, threads: 2)
         var config = TrainConfig()
         config.epochs = 2; config.batchSize = 32; config.targetSparsity = 0.9; config.pruneEpochs = 1; config.learningRate = 0.01
+        config.layerSparsity = ["wconv2": 0.95]
         var phases = Set<String>()
         try t.fit(train: train.prefix(512), test: nil, config: config, progress: { phases.insert($0.phase) })
         XCTAssertEqual(phases, ["prune", "fine-tune"])
-        for s in t.layerSummary.compactMap(\.winogradSparsity) { XCTAssertEqual(s, 0.9, accuracy: 0.005) }
+        let s = t.layerSummary.compactMap(\.winogradSparsity)
+        XCTAssertEqual(s.count, 2)
+        XCTAssertEqual(s[0], 0.9, accuracy: 0.005)
+        XCTAssertEqual(s[1], 0.95, accuracy: 0.005)
+        config.layerSparsity = ["fc1": 0.5]
+        let u = try Trainer(architecture: "conv4,pool,wconv8f2,pool,fc10", metadata: meta(), seed: 5, threads: 1)
+        XCTAssertThrowsError(try u.fit(train: train.prefix(64), test: nil, config: config, progress: { _ in })) {
+            XCTAssertTrue("\($0)".contains("'fc1', which is not a Winograd-domain layer"), "\($0)")
+        }
     }
 
     /// Bad architectures and models that cannot be trained are refused with the reason.
