@@ -31,7 +31,17 @@ public enum Converter {
         g.metadata = try makeMetadata(base: g.metadata, options: metadata)
         g.metadata.properties["source"] = "ONNX (opset \(imported.opset)\(imported.producer.isEmpty ? "" : ", producer \(imported.producer)"))"
         g.metadata.properties["converter"] = "wino-convert"
-        let (encoded, reports) = try WinogradEncoder.encode(g, options: encode, progress: progress)
+        var (encoded, reports) = try WinogradEncoder.encode(g, options: encode, progress: progress)
+        if encode.halfPrecisionWeights {
+            let weightNames = Set(encoded.nodes.filter { [.conv, .winogradConv, .fullyConnected].contains($0.op) }.compactMap { $0.weights.first })
+            for i in encoded.tensors.indices where weightNames.contains(encoded.tensors[i].name) {
+                let t = encoded.tensors[i]
+                let big = t.denseValues().first { abs($0) > 65504 }
+                if let big = big { throw ConvertError("weight '\(t.name)' holds \(big), beyond the f16 range; convert without --f16") }
+                encoded.tensors[i] = t.roundedToHalf()
+            }
+            encoded.metadata.properties["weights"] = "f16 (rounded from f32 by wino-convert --f16)"
+        }
         return (encoded, reports, imported)
     }
 

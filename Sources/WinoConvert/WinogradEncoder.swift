@@ -25,6 +25,9 @@ public struct EncodeOptions: Sendable {
     public var fcSparsity = 0.0
     /// Scale Winograd scores by the per-position norm of (A (x) A).
     public var normalizePositions = false
+    /// Store the weights of convolutions and fully-connected layers as f16 (lossy: each value
+    /// rounded to the nearest binary16; biases stay f32). Halves the value bytes.
+    public var halfPrecisionWeights = false
 
     /// Creates default options: Winograd F(4x4,3x3), no pruning.
     public init() {}

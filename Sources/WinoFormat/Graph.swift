@@ -202,6 +202,15 @@ public enum TensorData: Equatable, Sendable {
     case csr(CSRMatrix)
 }
 
+/// How a tensor's values are stored in the file (computation is always in f32).
+public enum ValueStorage: UInt8, Sendable, CaseIterable {
+    /// IEEE-754 binary32 (dtype 0): lossless.
+    case f32 = 0
+    /// IEEE-754 binary16 (dtype 1, format 1.2): half the bytes; values must already be
+    /// representable (see `Tensor.roundedToHalf()`).
+    case f16 = 1
+}
+
 /// A named parameter tensor (weights or bias).
 public struct Tensor: Equatable, Sendable {
     /// Unique name.
@@ -213,13 +222,30 @@ public struct Tensor: Equatable, Sendable {
     public var winograd: WinogradVariant?
     /// The values.
     public var data: TensorData
+    /// How the values are stored in a file.
+    public var storage: ValueStorage
 
     /// Creates a tensor.
-    public init(name: String, shape: [Int], winograd: WinogradVariant? = nil, data: TensorData) {
+    public init(name: String, shape: [Int], winograd: WinogradVariant? = nil, data: TensorData, storage: ValueStorage = .f32) {
         self.name = name
         self.shape = shape
         self.winograd = winograd
         self.data = data
+        self.storage = storage
+    }
+
+    /// This tensor stored as f16: every value rounded to the nearest binary16 (ties to even).
+    /// Values beyond the f16 range (|x| > 65504) become infinite, which writers reject.
+    public func roundedToHalf() -> Tensor {
+        var t = self
+        t.storage = .f16
+        switch data {
+        case .dense(let v): t.data = .dense(v.map { Float(Float16($0)) })
+        case .csr(var m):
+            m.values = m.values.map { Float(Float16($0)) }
+            t.data = .csr(m)
+        }
+        return t
     }
 
     /// Number of logical elements (product of the shape).

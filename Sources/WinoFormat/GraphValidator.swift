@@ -137,6 +137,14 @@ public enum GraphValidator {
                 throw FormatError(.nonFinite, "tensor '\(t.name)' stored value \(i) is \(m.values[i])")
             }
         }
+        if t.storage == .f16 {
+            let values: [Float]
+            switch t.data { case .dense(let v): values = v; case .csr(let m): values = m.values }
+            if let i = values.firstIndex(where: { Float(Float16($0)) != $0 }) {
+                throw FormatError(.nonFinite, "tensor '\(t.name)' is stored as f16 but value \(i) (\(values[i])) "
+                                  + (abs(values[i]) > 65504 ? "exceeds the f16 range" : "is not an f16 value (round it first)"))
+            }
+        }
         if let v = t.winograd {
             guard t.shape.count == 4, t.shape[0] == v.alpha, t.shape[1] == v.alpha else {
                 throw FormatError(.shapeMismatch, "Winograd tensor '\(t.name)' has shape \(t.shape), expected [\(v.alpha), \(v.alpha), K, C/groups] for \(v)")

@@ -19,14 +19,16 @@ struct PayloadLayout {
     var nnz: Int
     /// Column index width in bytes (2 or 4; CSR only).
     var indexWidth: Int
+    /// Value width in bytes: 4 (f32) or 2 (f16).
+    var valueWidth: Int = 4
 
     /// Byte ranges of the row pointers, the indices and the values.
     var sections: (rowPtr: Range<Int>, indices: Range<Int>, values: Range<Int>) {
-        guard isCSR else { return (0..<0, 0..<0, 0..<(4 * nnz)) }
+        guard isCSR else { return (0..<0, 0..<0, 0..<(valueWidth * nnz)) }
         let rp = 0..<(4 * (rows + 1))
         let idx = rp.upperBound..<(rp.upperBound + indexWidth * nnz)
         let vStart = rp.upperBound + (indexWidth * nnz + 3) / 4 * 4
-        return (rp, idx, vStart..<(vStart + 4 * nnz))
+        return (rp, idx, vStart..<(vStart + valueWidth * nnz))
     }
 }
 
@@ -39,7 +41,7 @@ enum PayloadFilter {
             deltaCode(&out, layout, encode: true)
             shuffle(&out, s.indices, width: layout.indexWidth)
         }
-        shuffle(&out, s.values, width: 4)
+        shuffle(&out, s.values, width: layout.valueWidth)
         return out
     }
 
@@ -47,7 +49,7 @@ enum PayloadFilter {
     static func undo(_ bytes: inout [UInt8], _ layout: PayloadLayout) {
         let s = layout.sections
         guard s.values.upperBound <= bytes.count else { return }
-        unshuffle(&bytes, s.values, width: 4)
+        unshuffle(&bytes, s.values, width: layout.valueWidth)
         if layout.isCSR {
             unshuffle(&bytes, s.indices, width: layout.indexWidth)
             deltaCode(&bytes, layout, encode: false)

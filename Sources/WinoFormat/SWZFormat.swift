@@ -8,8 +8,8 @@ public enum SWZFormat {
     public static let endianMarker: UInt32 = 0x0102_0304
     /// The major version this library reads and writes.
     public static let majorVersion: UInt16 = 1
-    /// The minor version this library writes.
-    public static let minorVersion: UInt16 = 1
+    /// The highest minor version this library writes: 2 when a tensor is stored as f16, else 1.
+    public static let minorVersion: UInt16 = 2
     /// Size of the fixed header in bytes.
     public static let headerSize = 128
     /// Alignment of the data section and of every tensor payload within it.

@@ -23,6 +23,8 @@ public struct SWZTensorInfo: Equatable, Sendable {
     public var nnz: Int
     /// CSR column index width in bytes (2 or 4), 0 for dense.
     public var indexWidth: Int
+    /// Stored value type (dtype 0 f32, 1 f16).
+    public var storage: ValueStorage = .f32
     /// Whether the payload is zlib-compressed (compression code 1 or 2).
     public var compressed: Bool
     /// Whether the byte filter of compression code 2 was applied before zlib.
@@ -260,7 +262,8 @@ struct Parser {
             let dtype = try r.u8("dtype"), rank = Int(try r.u8("rank")), encoding = try r.u8("encoding")
             let variantCode = try r.u8("Winograd variant"), width = Int(try r.u8("index width"))
             let compression = try r.u8("compression"), reserved = try r.u16("reserved")
-            guard dtype == 0 else { throw fail(.unknownCode, "unknown dtype code \(dtype) (version 1 defines 0 = f32)") }
+            guard let storage = ValueStorage(rawValue: dtype) else { throw fail(.unknownCode, "unknown dtype code \(dtype) (0 = f32, 1 = f16)") }
+            let vw = storage == .f16 ? 2 : 4
             guard rank >= 1 && rank <= 8 else { throw fail(.shapeMismatch, "rank \(rank) is outside 1...8") }
             guard encoding <= 1 else { throw fail(.unknownCode, "unknown encoding code \(encoding) (0 dense, 1 CSR)") }
             var variant: WinogradVariant?
@@ -318,7 +321,7 @@ struct Parser {
             var nnz = 0
             if encoding == 0 {
                 guard width == 0, nnz64 == 0 else { throw fail(.badHeader, "dense tensor with index width \(width) / nnz \(nnz64), both must be 0") }
-                expected = 4 * elements
+                expected = vw * elements
             } else {
                 let cols = shape[rank - 1], rows = elements / cols
                 let w = SWZWriter.indexWidth(cols: cols)
@@ -327,7 +330,7 @@ struct Parser {
                     throw fail(.badCSR, "nnz \(nnz64) exceeds the \(elements) elements of shape \(shape)")
                 }
                 nnz = Int(nnz64)
-                expected = 4 * (rows + 1) + (w * nnz + 3) / 4 * 4 + 4 * nnz
+                expected = 4 * (rows + 1) + (w * nnz + 3) / 4 * 4 + vw * nnz
             }
             guard raw == expected else {
                 throw fail(.shapeMismatch, "raw size \(raw) does not match shape \(shape)\(encoding == 1 ? " with \(nnz) nonzeros" : ""), expected \(expected)")
@@ -336,6 +339,7 @@ struct Parser {
                                      indexWidth: width, compressed: compression >= 1,
                                      fileOffset: data.lowerBound + off, storedBytes: stored, rawBytes: raw)
             info.filtered = compression == 2
+            info.storage = storage
             entries.append(Entry(info: info, tableOffset: at, dataOffset: off, crc: crc))
         }
         guard r.atEnd else {
@@ -364,13 +368,14 @@ struct Parser {
             if info.filtered {
                 let count = info.shape.reduce(1, *), cols = info.shape[info.shape.count - 1]
                 PayloadFilter.undo(&raw, PayloadLayout(isCSR: info.isCSR, rows: info.isCSR ? count / cols : count,
-                                                       nnz: info.isCSR ? info.nnz : count, indexWidth: info.indexWidth))
+                                                       nnz: info.isCSR ? info.nnz : count, indexWidth: info.indexWidth,
+                                                       valueWidth: info.storage == .f16 ? 2 : 4))
             }
             data = try raw.withUnsafeBytes { try decodePayload($0, e, where_) }
         } else {
             data = try decodePayload(stored, e, where_)
         }
-        return Tensor(name: info.name, shape: info.shape, winograd: info.winograd, data: data)
+        return Tensor(name: info.name, shape: info.shape, winograd: info.winograd, data: data, storage: info.storage)
     }
 
     func decodePayload(_ raw: UnsafeRawBufferPointer, _ e: Entry, _ where_: String) throws -> TensorData {
@@ -380,7 +385,8 @@ struct Parser {
             throw FormatError(.checksum, "\(where_): CRC32 of the raw payload is 0x\(hex(crc)), table entry at byte offset \(e.tableOffset) says 0x\(hex(e.crc))")
         }
         let count = info.shape.reduce(1, *)
-        guard info.isCSR else { return .dense(floats(raw, from: 0, count: count)) }
+        let half = info.storage == .f16
+        guard info.isCSR else { return .dense(half ? halves(raw, from: 0, count: count) : floats(raw, from: 0, count: count)) }
         let cols = info.shape[info.shape.count - 1], rows = count / cols, nnz = info.nnz
         var r = ByteReader(raw, base: 0, section: where_)
         var rowPtr = [Int32](); rowPtr.reserveCapacity(rows + 1)
@@ -395,11 +401,18 @@ struct Parser {
             colIdx.append(Int32(clamping: c))  // > Int32.max is out of range either way
         }
         while r.pos % 4 != 0 { _ = try r.u8("padding") }
-        try r.need(4 * nnz, "values")
-        let values = floats(raw, from: r.pos, count: nnz)
+        try r.need((half ? 2 : 4) * nnz, "values")
+        let values = half ? halves(raw, from: r.pos, count: nnz) : floats(raw, from: r.pos, count: nnz)
         let m = CSRMatrix(rows: rows, cols: cols, rowPtr: rowPtr, colIdx: colIdx, values: values)
         if let why = m.invariantViolation() { throw FormatError(.badCSR, "\(where_): \(why)") }
         return .csr(m)
+    }
+
+    /// `count` little-endian f16 values at `from`, widened exactly to f32 (bounds already checked).
+    func halves(_ raw: UnsafeRawBufferPointer, from: Int, count: Int) -> [Float] {
+        (0..<count).map { i in
+            Float(Float16(bitPattern: UInt16(raw[from + 2 * i]) | UInt16(raw[from + 2 * i + 1]) << 8))
+        }
     }
 
     /// `count` little-endian f32 values at `from` (bounds already checked by the caller).

@@ -93,8 +93,10 @@ public enum SWZWriter {
     /// The payload layout of a tensor, for the byte filter.
     static func layout(_ t: Tensor) -> PayloadLayout {
         switch t.data {
-        case .dense(let v): return PayloadLayout(isCSR: false, rows: v.count, nnz: v.count, indexWidth: 0)
-        case .csr(let m): return PayloadLayout(isCSR: true, rows: m.rows, nnz: m.nnz, indexWidth: indexWidth(cols: m.cols))
+        case .dense(let v): return PayloadLayout(isCSR: false, rows: v.count, nnz: v.count, indexWidth: 0,
+                                                 valueWidth: t.storage == .f16 ? 2 : 4)
+        case .csr(let m): return PayloadLayout(isCSR: true, rows: m.rows, nnz: m.nnz, indexWidth: indexWidth(cols: m.cols),
+                                               valueWidth: t.storage == .f16 ? 2 : 4)
         }
     }
 
@@ -104,7 +106,7 @@ public enum SWZWriter {
         switch t.data {
         case .dense(let v):
             w.bytes.reserveCapacity(v.count * 4)
-            appendFloats(v, to: &w)
+            if t.storage == .f16 { appendHalves(v, to: &w) } else { appendFloats(v, to: &w) }
         case .csr(let m):
             m.rowPtr.forEach { w.u32(UInt32(bitPattern: $0)) }
             if indexWidth(cols: m.cols) == 2 {
@@ -113,9 +115,14 @@ public enum SWZWriter {
                 m.colIdx.forEach { w.u32(UInt32(bitPattern: $0)) }
             }
             w.pad(to: 4)
-            appendFloats(m.values, to: &w)
+            if t.storage == .f16 { appendHalves(m.values, to: &w) } else { appendFloats(m.values, to: &w) }
         }
         return w.bytes
+    }
+
+    /// Values as little-endian binary16 (rounded to nearest even; the writer has checked they fit).
+    static func appendHalves(_ v: [Float], to w: inout ByteWriter) {
+        for x in v { w.u16(Float16(x).bitPattern) }
     }
 
     static func appendFloats(_ v: [Float], to w: inout ByteWriter) {
@@ -150,7 +157,7 @@ public enum SWZWriter {
             let name = Array(t.name.utf8)
             table.u8(UInt8(truncatingIfNeeded: name.count))
             table.raw(name)
-            table.u8(0)  // dtype f32
+            table.u8(t.storage.rawValue)  // dtype
             table.u8(UInt8(truncatingIfNeeded: t.shape.count))
             var nnz = 0, width = 0, encoding: UInt8 = 0
             if case .csr(let m) = t.data { nnz = m.nnz; width = indexWidth(cols: m.cols); encoding = 1 }
@@ -178,7 +185,8 @@ public enum SWZWriter {
         out.raw(SWZFormat.magic)
         out.u32(SWZFormat.endianMarker)
         out.u16(SWZFormat.majorVersion)
-        out.u16(SWZFormat.minorVersion)
+        // 1.2 only when a tensor needs it, so that files without f16 stay readable by 1.1 readers.
+        out.u16(tensors.contains { $0.storage == .f16 } ? 2 : 1)
         out.u32(0)  // flags
         out.u32(try count(tensors.count, "tensor count"))
         out.u64(UInt64(fileSize))

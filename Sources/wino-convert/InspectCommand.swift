@@ -11,7 +11,7 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     struct TensorOut: Encodable {
-        var name: String; var shape: [Int]; var encoding: String; var tile: String?
+        var name: String; var shape: [Int]; var encoding: String; var dtype: String; var tile: String?
         var nnz: Int; var density: Double; var raw_bytes: Int; var stored_bytes: Int
     }
     struct LayerOut: Encodable {
@@ -35,7 +35,7 @@ struct InspectCommand: ParsableCommand {
             LayerOut(name: n.name, op: "\(n.op)", inputs: n.inputs.map { shapes[$0] ?? [] }, output: shapes[n.output] ?? [],
                      tensors: n.weights.compactMap { byName[$0] }.map { t in
                         let count = t.shape.reduce(1, *), nnz = t.isCSR ? t.nnz : count
-                        return TensorOut(name: t.name, shape: t.shape, encoding: t.isCSR ? "csr" : "dense", tile: t.winograd.map { "\($0)" },
+                        return TensorOut(name: t.name, shape: t.shape, encoding: t.isCSR ? "csr" : "dense", dtype: t.storage == .f16 ? "f16" : "f32", tile: t.winograd.map { "\($0)" },
                                          nnz: nnz, density: count == 0 ? 0 : Double(nnz) / Double(count),
                                          raw_bytes: t.rawBytes, stored_bytes: t.storedBytes)
                      })
@@ -60,13 +60,13 @@ struct InspectCommand: ParsableCommand {
         for (k, v) in m.properties.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
         print("")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s.padding(toLength: n, withPad: " ", startingAt: 0) }
-        print(pad("layer", 20) + pad("kind", 16) + pad("input -> output", 32) + pad("tile", 12) + pad("density", 9) + pad("nnz", 11) + pad("raw B", 12) + "stored B")
+        print(pad("layer", 20) + pad("kind", 16) + pad("input -> output", 32) + pad("tile", 12) + pad("density", 9) + pad("nnz", 11) + pad("dtype", 6) + pad("raw B", 12) + "stored B")
         for l in layers {
             let w = l.tensors.first
             let io = "\(l.inputs.first ?? []) -> \(l.output)"
             let raw = l.tensors.reduce(0) { $0 + $1.raw_bytes }, stored = l.tensors.reduce(0) { $0 + $1.stored_bytes }
             print(pad(l.name, 20) + pad(l.op, 16) + pad(io, 32) + pad(w?.tile ?? "-", 12)
-                  + pad(w.map { String(format: "%.4f", $0.density) } ?? "-", 9) + pad(w.map { "\($0.nnz)" } ?? "-", 11)
+                  + pad(w.map { String(format: "%.4f", $0.density) } ?? "-", 9) + pad(w.map { "\($0.nnz)" } ?? "-", 11) + pad(w?.dtype ?? "-", 6)
                   + pad(w == nil ? "-" : "\(raw)", 12) + (w == nil ? "-" : "\(stored)"))
         }
     }

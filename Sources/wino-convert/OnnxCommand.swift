@@ -32,6 +32,7 @@ struct OnnxCommand: ParsableCommand {
     var normalizePositions = false
     @Flag(help: "Keep all convolutions direct (no Winograd encoding).") var noWinograd = false
     @Flag(help: "Store tensors without zlib compression.") var noCompress = false
+    @Flag(help: "Store conv and FC weights as f16 (lossy, half the value bytes; computation stays f32).") var f16 = false
     @Flag(help: "Print nothing but errors.") var quiet = false
 
     func validate() throws {
@@ -67,6 +68,7 @@ struct OnnxCommand: ParsableCommand {
         enc.threshold = threshold
         enc.fcSparsity = fcSparsity
         enc.normalizePositions = normalizePositions
+        enc.halfPrecisionWeights = f16
         for item in layerSparsity {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let v = Double(parts[1]) else { throw ToolError("--layer-sparsity expects NAME=S, got '\(item)'") }

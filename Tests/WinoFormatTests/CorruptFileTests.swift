@@ -242,7 +242,7 @@ final class CorruptFileTests: XCTestCase {
 
     func testUnknownTableCodes() {
         let e = entries(plain)["w2"]!
-        for (at, v, what) in [(e.dtype, 1, "dtype"), (e.encoding, 2, "encoding"), (e.variant, 4, "variant"),
+        for (at, v, what) in [(e.dtype, 2, "dtype"), (e.encoding, 2, "encoding"), (e.variant, 4, "variant"),
                               (e.compression, 3, "compression")] {
             var b = plain; b[at] = UInt8(v); fixCRCs(&b)
             assertRejects(b, .unknownCode, mentions: ["tensor 'w2'", what])
