@@ -46,10 +46,15 @@ public final class Model: @unchecked Sendable {
         /// Upper bound on the activation and scratch memory of one request (bytes). A model or
         /// batch that would need more is rejected with an error instead of exhausting memory.
         public var maxWorkspaceBytes: Int
+        /// How direct convolutions are run: `.auto` lets the planner run eligible ones (3x3/5x5,
+        /// stride 1, at least 8 in- and out-channels per group, outputs of at least 4x4, dense
+        /// weights) as dense Winograd F(4x4) convolutions; `.asStored` runs every node as its op says.
+        public var planner: ConvPlanner
         /// Creates options.
-        public init(threads: Int = 1, maxWorkspaceBytes: Int = 4 << 30) {
+        public init(threads: Int = 1, maxWorkspaceBytes: Int = 4 << 30, planner: ConvPlanner = .auto) {
             self.threads = max(1, threads)
             self.maxWorkspaceBytes = maxWorkspaceBytes
+            self.planner = planner
         }
     }
 
@@ -83,7 +88,7 @@ public final class Model: @unchecked Sendable {
         let shapes = try GraphValidator.validate(graph)
         self.graph = graph
         self.options = options
-        plan = try Plan(graph: graph, shapes: shapes)
+        plan = try Plan(graph: graph, shapes: shapes, planner: options.planner)
         perSampleBytes = plan.workspaceBytesPerSample(threads: options.threads)
         guard perSampleBytes <= options.maxWorkspaceBytes else {
             throw EngineError("model '\(graph.metadata.name)' needs \(perSampleBytes >> 20) MiB of activations and scratch per sample, over the limit of \(options.maxWorkspaceBytes >> 20) MiB (Options.maxWorkspaceBytes)")

@@ -24,7 +24,7 @@ struct Plan {
     /// Per-sample output shape.
     var outputShape: [Int] = []
 
-    init(graph g: ModelGraph, shapes: ShapeMap) throws {
+    init(graph g: ModelGraph, shapes: ShapeMap, planner: ConvPlanner = .auto) throws {
         var slotOf = [String: Int]()
         func newSlot(_ name: String) -> Int {
             slotSizes.append(shapes[name]!.reduce(1, *))
@@ -57,9 +57,24 @@ struct Plan {
             case .conv, .winogradConv:
                 var params = try ConvParams(node: n, weight: w[0], bias: w.count > 1 ? w[1] : nil)
                 if fuseRelu != nil { params.relu = true }
-                layer = n.op == .conv
-                    ? ConvLayer(node: n, params: params, input: inShapes[0], weight: w[0], bias: w.count > 1 ? w[1] : nil)
-                    : WinogradConvLayer(node: n, params: params, input: inShapes[0], weight: w[0], bias: w.count > 1 ? w[1] : nil)
+                let bias = w.count > 1 ? w[1] : nil
+                if n.op == .winogradConv {
+                    layer = WinogradConvLayer(node: n, params: params, input: inShapes[0], weight: w[0], bias: bias)
+                } else {
+                    switch ConvPlanner.choose(params, input: inShapes[0], weight: w[0], planner: planner) {
+                    case .direct(let why):
+                        layer = ConvLayer(node: n, params: params, input: inShapes[0], weight: w[0], bias: bias, note: why)
+                    case .winograd(let tile, let why):
+                        var wp = params
+                        wp.winograd = tile
+                        let u = WinogradWeights.fromSpatial(w[0].denseValues(), k: params.outChannels,
+                                                            c: params.inChannels / params.groups,
+                                                            tile: WinogradTile(rawValue: Int(tile.rawValue))!)
+                        let t = Tensor(name: w[0].name, shape: [tile.alpha, tile.alpha, params.outChannels, params.inChannels / params.groups],
+                                       winograd: tile, data: .dense(u))
+                        layer = WinogradConvLayer(node: n, params: wp, input: inShapes[0], weight: t, bias: bias, note: why)
+                    }
+                }
             case .fullyConnected:
                 let relu = try AttributeReader(n).flag("relu") || fuseRelu != nil
                 layer = FullyConnectedLayer(node: n, weight: w[0], bias: w.count > 1 ? w[1] : nil, relu: relu)

@@ -16,7 +16,11 @@ final class ConvLayer: Layer {
     let weight: WeightMatrix      // K x (Cg * R * S)
     let bias: [Float]
 
-    init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?) {
+    /// Why the planner kept this convolution direct (for `--explain`), if it was asked.
+    let note: String?
+
+    init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?, note: String? = nil) {
+        self.note = note
         name = node.name
         p = params
         c = input[0]; h = input[1]; w = input[2]
@@ -42,6 +46,7 @@ final class ConvLayer: Layer {
     var explanation: String {
         let win = p.window
         return "direct conv \(win.kernelH)x\(win.kernelW) stride \(win.strideH)x\(win.strideW), groups \(p.groups), weights \(weight.storageDescription)"
+            + (note.map { " (\($0))" } ?? "")
     }
 
     func run(_ io: LayerIO, _ ctx: RunContext) {

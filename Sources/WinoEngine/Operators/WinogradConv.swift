@@ -34,7 +34,11 @@ final class WinogradConvLayer: Layer {
     let blocksPerRow: Int
     let bias: [Float]
 
-    init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?) {
+    /// Set when the planner turned a direct convolution into this layer: why.
+    let note: String?
+
+    init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?, note: String? = nil) {
+        self.note = note
         name = node.name
         p = params
         c = input[0]; h = input[1]; w = input[2]
@@ -84,6 +88,7 @@ final class WinogradConvLayer: Layer {
         let kind = storedDense ? "dense" : "CSR \(String(format1: density * 100))% dense"
         let backend = String(cString: wk_isa_name())
         return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles in blocks of \(geom.TB)\(rowBlocks ? " along tile rows" : ""), weights \(kind), \(backend) kernel"
+            + (note.map { " (\($0))" } ?? "")
     }
 
     func scratch(batch: Int) -> ScratchNeed {

@@ -1,0 +1,41 @@
+// The load-time choice of how a direct (spatial) convolution runs.
+import WinoFormat
+
+/// How direct convolutions are planned (see `Model.Options.planner`).
+public enum ConvPlanner: Sendable {
+    /// Eligible convolutions run as dense Winograd F(4x4) convolutions, the rest directly.
+    case auto
+    /// Every node runs as its op says (direct convolutions stay direct).
+    case asStored
+
+    /// A planning decision with the reason `--explain` prints.
+    enum Choice {
+        case direct(String)
+        case winograd(WinogradVariant, String)
+    }
+
+    /// Smallest channels per group for which the transforms pay off: below it the input and
+    /// output transforms (about alpha^2 * (alpha + m) operations per tile and channel) cost
+    /// more than the 4x (3x3) or 6.25x (5x5) fewer multiplications save.
+    static let minChannels = 8
+
+    /// Chooses for a direct convolution with `params` on an input of `input` (C, H, W).
+    static func choose(_ p: ConvParams, input: [Int], weight: Tensor, planner: ConvPlanner) -> Choice {
+        let w = p.window
+        let cg = p.inChannels / p.groups, kg = p.outChannels / p.groups
+        let o = w.outputSize(h: input[1], w: input[2])
+        guard planner == .auto else { return .direct("planner off") }
+        guard w.kernelH == w.kernelW, w.kernelH == 3 || w.kernelH == 5, w.strideH == 1, w.strideW == 1 else {
+            return .direct("planner: no Winograd form for \(w.kernelH)x\(w.kernelW) stride \(w.strideH)")
+        }
+        if case .csr(let m) = weight.data, Double(m.nnz) < 0.5 * Double(weight.count) {
+            return .direct("planner: spatial weights are \(Int((100 * Double(m.nnz) / Double(weight.count)).rounded()))% dense; the transform would fill the zeros in")
+        }
+        guard cg >= minChannels, kg >= minChannels else {
+            return .direct("planner: \(cg) in / \(kg) out channels per group < \(minChannels), transforms would dominate")
+        }
+        guard o.h >= 4, o.w >= 4 else { return .direct("planner: output \(o.h)x\(o.w) is smaller than one 4x4 tile") }
+        let tile: WinogradVariant = w.kernelH == 3 ? .f4x4_3x3 : .f4x4_5x5
+        return .winograd(tile, "planned from a direct \(w.kernelH)x\(w.kernelW) conv: \(w.kernelH == 3 ? 4 : 6.25)x fewer multiplications, weights G g G^T computed at load")
+    }
+}
