@@ -64,7 +64,7 @@ def main():
         if not os.path.exists(m):
             out, times[f"native-{tag}"] = run([wt, "fit", "--init", dense, "--winograd", "auto", "--tile", a.tile,
                                                "--target-sparsity", str(1 - d), "--epochs", str(a.native_epochs),
-                                               "--lr", str(a.native_lr), "--seed", "1", "-o", m,
+                                               "--lr", str(a.native_lr), "--seed", "1", "-o", m, "--name", "fmnist-native-winograd-cnn",
                                                "--property", f"description=Fashion-MNIST CNN (28x28 gray, white object on black): conv1 direct 3x3, conv2 and conv3 natively pruned Winograd-domain layers ({(1 - d) * 100:.0f}% of their weights zero), 2x2 max pools, FC 576-128-10.",
                                                "--property", "licence=Weights: CC0. Training data: Fashion-MNIST, MIT licence (Zalando Research)."],
                                               os.path.join(CACHE, f"native-{tag}.log"))

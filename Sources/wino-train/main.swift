@@ -86,6 +86,8 @@ struct Fit: ParsableCommand {
     var output: String
     @Option(help: "Metadata property KEY=VALUE to store in the model (repeatable), e.g. description=... or licence=...")
     var property: [String] = []
+    @Option(help: "Model name stored in the file (default: kept from --init, else 'wino-train model').")
+    var name: String?
 
     mutating func validate() throws {
         for p in property where !p.contains("=") { throw ValidationError("--property '\(p)' is not KEY=VALUE") }
@@ -147,6 +149,7 @@ struct Fit: ParsableCommand {
         var g = trainer.export()
         let r = try Evaluation.evaluate(try Model(graph: g, options: .init(threads: threads)), graph: g, data: test)
         g.metadata.properties["provenance"] = "wino-train " + CommandLine.arguments.dropFirst().joined(separator: " ")
+        if let n = name { g.metadata.name = n }
         for p in property {
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
             g.metadata.properties[kv[0]] = kv.count > 1 ? kv[1] : ""
@@ -200,13 +203,17 @@ struct Prune: ParsableCommand {
     var density: Double
     @Option(name: .shortAndLong, help: "Output model (.swz).")
     var output: String
+    @Option(help: "Model name stored in the file (default: kept from --init).")
+    var name: String?
 
     func run() throws {
         guard (0...1).contains(density) else { throw ValidationError("--density must be in [0, 1]") }
         let src = try loadModel(initModel)
         let t = try Trainer(model: src, winograd: winograd, tile: tile, threads: 1)
         let used = try t.pruneOneShot(method: method, density: density, spatialSource: src)
-        try writeModel(t.export(), output)
+        var g = t.export()
+        if let n = name { g.metadata.name = n }
+        try writeModel(g, output)
         for l in t.layerSummary {
             if let s = l.winogradSparsity {
                 print(String(format: "%@: Winograd-domain density %.2f%%", l.name, (1 - s) * 100)

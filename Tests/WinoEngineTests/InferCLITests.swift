@@ -52,13 +52,14 @@ final class InferCLITests: XCTestCase {
         XCTAssertEqual(top[0]["label"] as? String, "Trouser")
         XCTAssertEqual(top[0]["index"] as? Int, 1)
         XCTAssertNotNil(obj["timing"])
-        XCTAssertEqual((obj["layers"] as? [Any])?.count, 7)   // conv1 pool1 conv2 pool2 fc1 fc2 prob: ReLUs fused, flatten free
+        XCTAssertEqual((obj["layers"] as? [Any])?.count, 9)   // conv1-3 and pool1-3, fc1 fc2 prob: ReLUs fused, flatten free
     }
 
     func testExplainNamesBackends() throws {
         let r = try run(["Models/fmnist/samples/bag.pgm", model, "--explain"])
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("Winograd F(4x4,3x3) conv"), r.out)
+        XCTAssertTrue(r.out.contains("Winograd F(2x2,3x3) conv") && r.out.contains("CSR 10.0% dense"), r.out)
+        XCTAssertTrue(r.out.contains("direct conv 3x3") && r.out.contains("planner: 1 in / 32 out channels"), r.out)
     }
 
     func assertFails(_ args: [String], mentions needle: String, file: StaticString = #filePath, line: UInt = #line) throws {
