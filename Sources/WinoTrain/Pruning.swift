@@ -59,7 +59,8 @@ struct NativePruner {
         for (i, p) in params.enumerated() {
             let s = NativePruner.scores(p, norms: norms[i])
             if step % interval == 0 || step >= rampSteps {
-                let keepZero = Int((scheduled(i, step: step) * Double(s.count)).rounded())
+                // Rounded up, so that the target is a floor: 90% means at least 90% zeros.
+                let keepZero = Int((scheduled(i, step: step) * Double(s.count) - 1e-9).rounded(.up))
                 th0[i] = keepZero == 0 ? -1 : s.sorted()[keepZero - 1]
             }
             for j in s.indices where s[j] <= th0[i] { p.value[j] = 0; p.velocity[j] = 0 }
@@ -69,10 +70,10 @@ struct NativePruner {
 
 /// One-shot pruning of a trained dense network, without retraining (the baselines).
 enum OneShotPruning {
-    /// Zeroes the smallest-magnitude entries of `values` so that `density` of them remain
-    /// (ties broken by index).
+    /// Zeroes the smallest-magnitude entries of `values` so that at most `density` of them
+    /// remain (ties broken by index).
     static func magnitude(_ values: inout [Float], density: Double) {
-        let keep = Int((Double(values.count) * density).rounded())
+        let keep = Int((Double(values.count) * density + 1e-9).rounded(.down))
         let order = values.indices.sorted { abs(values[$0]) > abs(values[$1]) || (abs(values[$0]) == abs(values[$1]) && $0 < $1) }
         for i in order[keep...] { values[i] = 0 }
     }

@@ -28,9 +28,6 @@ public struct TrainConfig: Sendable {
     public var pruneEpochs: Int?
     /// L1 strength on Winograd weights during the pruning phase.
     public var l1 = 5e-5
-    /// Scale each Winograd position's step by its curvature (`SGD.positionScales`); needed for
-    /// F(4x4) weights, whose positions differ ~400x in curvature.
-    public var precondition = false
     /// Stop after this many steps in all (smoke runs); nil for whole epochs.
     public var maxSteps: Int?
     /// Creates the defaults.
@@ -161,9 +158,6 @@ public final class Trainer {
             pruner = NativePruner(params: wparams, target: targets, rampSteps: max(1, pruneSteps * 4 / 5))
         }
         var sgd = SGD(momentum: config.momentum, weightDecay: config.weightDecay, l1: 0)
-        if config.precondition {
-            for p in wparams { sgd.positionScale[p.name] = SGD.positionScales(tileOf(p)) }
-        }
         var globalStep = epochsDone * steps
         for epoch in epochsDone..<config.epochs {
             var rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(epoch) &+ 1)

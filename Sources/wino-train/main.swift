@@ -66,8 +66,6 @@ struct Fit: ParsableCommand {
     var weightDecay = 5e-4
     @Option(help: "L1 strength on Winograd weights while pruning.")
     var l1 = 5e-5
-    @Flag(help: "Scale each Winograd position's step by its curvature (needed for F(4x4) weights).")
-    var precondition = false
     @Option(help: "Seed (weights and shuffles).")
     var seed: UInt64 = 1
     @Option(help: "Threads (results do not depend on it).")
@@ -116,7 +114,6 @@ struct Fit: ParsableCommand {
         config.epochs = epochs; config.batchSize = batch; config.learningRate = lr; config.momentum = momentum
         config.weightDecay = weightDecay; config.l1 = l1; config.seed = seed; config.threads = threads
         config.targetSparsity = targetSparsity; config.pruneEpochs = pruneEpochs; config.maxSteps = maxSteps
-        config.precondition = precondition
         for l in layerSparsity {
             let kv = l.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, let v = Double(kv[1]), (0..<1).contains(v) else {
