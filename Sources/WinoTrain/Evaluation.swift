@@ -25,16 +25,12 @@ public enum Evaluation {
         if let bad = data.labels.first(where: { Int($0) >= classes }) {
             throw TrainError("label \(bad) but the model has \(classes) outputs")
         }
-        let range = meta.pixelRange, mean = meta.mean.first ?? 0, scale = meta.scale.first ?? 1
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var correct = 0
         var s = 0
-        var x = [Float]()
         while s < data.count {
             let n = min(batch, data.count - s)
-            x.removeAll(keepingCapacity: true)
-            for i in s..<(s + n) { for p in 0..<per { x.append((Float(data.images[i * per + p]) / 255 * range - mean) * scale) } }
-            let y = try model.predict(x, batch: n)
+            let y = try model.predict(data.tensor(s..<(s + n), metadata: meta), batch: n)
             for j in 0..<n {
                 var arg = 0
                 for c in 1..<classes where y[j * classes + c] > y[j * classes + arg] { arg = c }

@@ -2,6 +2,7 @@
 // (0, 0, type 0x08 = unsigned byte, rank), rank UInt32 dimensions, then the bytes.
 import CZlib
 import Foundation
+import WinoFormat
 
 /// A labelled image set: `count` images of rows x cols bytes and one label each.
 public struct Dataset: Sendable {
@@ -20,6 +21,17 @@ public struct Dataset: Sendable {
             throw DataError("\(labels.count) labels but \(images.count / max(1, rows * cols)) images")
         }
         count = labels.count; self.rows = rows; self.cols = cols; self.images = images; self.labels = labels
+    }
+
+    /// Samples `indices` as one NCHW tensor normalised as the model's metadata says:
+    /// (p / 255 * pixelRange - mean) * scale (one channel).
+    public func tensor<S: Sequence>(_ indices: S, metadata: ModelMetadata) -> [Float] where S.Element == Int {
+        let per = rows * cols
+        let range = metadata.pixelRange, mean = metadata.mean.first ?? 0, scale = metadata.scale.first ?? 1
+        var x = [Float]()
+        x.reserveCapacity(indices.underestimatedCount * per)
+        for i in indices { for p in 0..<per { x.append((Float(images[i * per + p]) / 255 * range - mean) * scale) } }
+        return x
     }
 
     /// The first `n` samples.

@@ -101,24 +101,13 @@ public final class Trainer {
         }
     }
 
-    /// The normalised input tensor of samples `idx` (NCHW).
-    func batchTensor(_ d: Dataset, _ idx: ArraySlice<Int>) -> [Float] {
-        let per = d.rows * d.cols
-        let range = metadata.pixelRange, mean = metadata.mean.first ?? 0, scale = metadata.scale.first ?? 1
-        var x = [Float](repeating: 0, count: idx.count * per)
-        for (j, i) in idx.enumerated() {
-            for p in 0..<per { x[j * per + p] = (Float(d.images[i * per + p]) / 255 * range - mean) * scale }
-        }
-        return x
-    }
-
     /// Accuracy of the current weights on `d` (this module's forward pass).
     public func accuracy(_ d: Dataset, batch: Int = 256) -> Double {
         var correct = 0
         var s = 0
         while s < d.count {
             let idx = Array(s..<min(s + batch, d.count))
-            let logits = net.forward(batchTensor(d, idx[...]), batch: idx.count, training: false, compute)
+            let logits = net.forward(d.tensor(idx, metadata: metadata), batch: idx.count, training: false, compute)
             let k = net.classes
             for (j, i) in idx.enumerated() {
                 var arg = 0
@@ -169,7 +158,7 @@ public final class Trainer {
             for s in 0..<steps {
                 if globalStep >= totalSteps { break }
                 let idx = order[(s * config.batchSize)..<((s + 1) * config.batchSize)]
-                let x = batchTensor(train, idx)
+                let x = train.tensor(idx, metadata: metadata)
                 let r = net.lossAndGradients(x, labels: idx.map { Int(train.labels[$0]) }, compute)
                 guard r.loss.isFinite else {
                     throw TrainError("training diverged at epoch \(epoch + 1) step \(s + 1) (loss \(r.loss)); lower --lr"
