@@ -35,8 +35,9 @@ enum Architecture {
     /// The grammar of `--arch`, for help texts.
     static let help = """
         comma-separated layers: convK (direct 3x3 conv, K outputs, pad 1, ReLU), wconvK (Winograd-domain \
-        F(4x4,3x3) conv, pad 1, ReLU; wconvKf2 for F(2x2,3x3), wconvKk5 for F(4x4,5x5) pad 2), pool (2x2 \
-        max pool, stride 2), fcN (fully connected, ReLU except on the last layer, whose N is the class count)
+        F(2x2,3x3) conv, pad 1, ReLU; wconvKf4 for F(4x4,3x3), which needs a far lower rate, wconvKk5 for \
+        F(4x4,5x5) pad 2), pool (2x2 max pool, stride 2), fcN (fully connected, ReLU except on the last \
+        layer, whose N is the class count)
         """
 
     /// Builds a freshly initialised network: He-normal spatial filters (Winograd layers start from
@@ -68,12 +69,12 @@ enum Architecture {
                 let winograd = tok.hasPrefix("wconv")
                 let (k, suffix) = try number(after: winograd ? "wconv" : "conv", tok.dropFirst(winograd ? 5 : 4))
                 guard shape.count == 3 else { throw TrainError("--arch layer \(i + 1) '\(tok)': a convolution needs a (C, H, W) input, got \(shape)") }
-                var tile = WinogradTile.f4x4_3x3
+                var tile = WinogradTile.f2x2_3x3
                 switch suffix {
-                case "": break
-                case "f2": tile = .f2x2_3x3
+                case "", "f2": break
+                case "f4": tile = .f4x4_3x3
                 case "k5": tile = .f4x4_5x5
-                default: throw TrainError("--arch layer '\(tok)': unknown suffix '\(suffix)' (f2 or k5)")
+                default: throw TrainError("--arch layer '\(tok)': unknown suffix '\(suffix)' (f2, f4 or k5)")
                 }
                 let r = tile.r, pad = r / 2, c = shape[0]
                 let g = he(k * c * r * r, fanIn: c * r * r)
@@ -84,7 +85,7 @@ enum Architecture {
                     layer = WinogradConvTrain<T>(name: nm, inShape: shape, k: k, tile: tile, pads: [pad, pad, pad, pad],
                                                  weight: u, bias: [T](repeating: 0, count: k))
                 } else {
-                    guard suffix != "f2" else { throw TrainError("--arch layer '\(tok)': f2 applies to wconv only") }
+                    guard suffix.isEmpty || suffix == "k5" else { throw TrainError("--arch layer '\(tok)': \(suffix) applies to wconv only") }
                     layer = DirectConvTrain<T>(name: nm, inShape: shape, k: k, r: r, stride: 1, pads: [pad, pad, pad, pad],
                                                weight: g.map { T($0) }, bias: [T](repeating: 0, count: k))
                 }

@@ -72,8 +72,9 @@ public final class Trainer {
 
     /// A network initialised from a model; `winograd` names direct convolutions to turn into
     /// Winograd-domain layers ("auto": every 3x3/5x5 stride-1 conv with more than 3 inputs).
-    /// `tile` is the Winograd tile of converted 3x3 layers: "f2" (F(2x2,3x3)) or "f4" (F(4x4,3x3)).
-    public init(model: ModelGraph, winograd: String?, tile: String = "f4", threads: Int) throws {
+    /// `tile` is the Winograd tile of converted 3x3 layers: "f2" (F(2x2,3x3)) or "f4" (F(4x4,3x3),
+    /// which SGD trains only at far lower rates; Docs/PRUNING.md).
+    public init(model: ModelGraph, winograd: String?, tile: String = "f2", threads: Int) throws {
         guard tile == "f2" || tile == "f4" else { throw TrainError("unknown tile '\(tile)' (f2 or f4)") }
         let choice: ModelIO.WinogradChoice
         switch winograd {

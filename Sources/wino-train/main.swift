@@ -46,8 +46,8 @@ struct Fit: ParsableCommand {
     var initModel: String?
     @Option(help: "With --init: direct convolutions to make Winograd-domain layers: auto, none or comma-separated node names.")
     var winograd = "none"
-    @Option(help: "Winograd tile of converted 3x3 convolutions: f2 (F(2x2,3x3)) or f4 (F(4x4,3x3)).")
-    var tile = "f4"
+    @Option(help: "Winograd tile of converted 3x3 convolutions: f2 (F(2x2,3x3)) or f4 (F(4x4,3x3), needs a far lower --lr).")
+    var tile = "f2"
     @Option(help: "Epochs.")
     var epochs = 10
     @Option(help: "Winograd-domain sparsity each Winograd layer must reach (native pruning), e.g. 0.9.")
@@ -193,7 +193,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Direct convolutions to convert: auto or comma-separated node names.")
     var winograd = "auto"
     @Option(help: "Winograd tile of converted 3x3 convolutions: f2 or f4.")
-    var tile = "f4"
+    var tile = "f2"
     @Option(help: "winograd or spatial.")
     var method = "winograd"
     @Option(help: "Winograd-domain density to keep, e.g. 0.1.")

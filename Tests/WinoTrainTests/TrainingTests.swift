@@ -42,7 +42,7 @@ final class TrainingTests: XCTestCase {
 
     /// The exported model, run by the engine, gives the trainer's own outputs (dense and CSR weights).
     func testExportedModelMatchesTrainerForward() throws {
-        let t = try Trainer(architecture: "conv4,pool,wconv6,wconv5f2,pool,fc12,fc10", metadata: meta(), seed: 2, threads: 1)
+        let t = try Trainer(architecture: "conv4,pool,wconv6f4,wconv5,pool,fc12,fc10", metadata: meta(), seed: 2, threads: 1)
         for l in t.net.layers { if let w = l as? WinogradConvTrain<Float> { OneShotPruning.magnitude(&w.weight.value, density: 0.3) } }
         let g = t.export()
         XCTAssertTrue(g.tensors.contains { if case .csr = $0.data { return $0.winograd != nil }; return false })
