@@ -53,11 +53,13 @@ let package = Package(
         ]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
-        .testTarget(name: "WinoTrainTests", dependencies: ["WinoTrain", "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference"]),
-        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference", "WinoTrain"]),
+        .testTarget(name: "WinoTrainTests", dependencies: ["WinoTrain", "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference", "CLITestSupport"]),
+        .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference", "WinoTrain", "CLITestSupport"]),
         // Test support: counts the process's heap allocations (malloc interposer).
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
-        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels", "MallocCounter"]),
+        // Test support: runs the built command-line tools for the CLI tests.
+        .target(name: "CLITestSupport", path: "Tests/CLITestSupport"),
+        .testTarget(name: "WinoEngineTests", dependencies: ["WinoEngine", "WinoReference", "WinoFormat", "CWinoKernels", "MallocCounter", "CLITestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

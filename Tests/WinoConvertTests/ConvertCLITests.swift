@@ -1,36 +1,12 @@
 // wino-convert as a user meets it: onnx -> inspect -> verify on the MNIST fixture,
 // a pruned model failing verification, and bad input giving `Error: ...` and status 1.
+import CLITestSupport
 import Foundation
 import XCTest
 
 final class ConvertCLITests: XCTestCase {
-    /// The built wino-convert next to the test bundle.
-    var binary: URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("wino-convert").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("wino-convert")
-    }
-
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        guard FileManager.default.fileExists(atPath: binary.path) else {
-            throw FixtureError(message: "wino-convert not built at \(binary.path): run `swift build --build-tests` first")
-        }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-        let dir = FileManager.default.temporaryDirectory
-        let outURL = dir.appendingPathComponent("wc-out-\(getpid())"), errURL = dir.appendingPathComponent("wc-err-\(getpid())")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
+        try CLITool("wino-convert").run(args)
     }
 
     func testConvertInspectVerify() throws {

@@ -20,24 +20,35 @@ func onnxNode(_ name: String, _ op: String, _ inputs: [String], _ outputs: [Stri
     return n
 }
 
-func onnxModel(_ nodes: [Onnx_NodeProto], _ inits: [Onnx_TensorProto], input: [Int64], output: String, opset: Int64 = 13) -> [UInt8] {
+/// A graph input or output: a float tensor of `dims`, or untyped when `dims` is nil.
+func onnxValueInfo(_ name: String, _ dims: [Int64]?) -> Onnx_ValueInfoProto {
     var v = Onnx_ValueInfoProto()
-    v.name = "x"
-    var t = Onnx_TypeProto.Tensor()
-    t.elemType = 1
-    t.shape.dim = input.map { var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = $0; return d }
-    v.type.tensorType = t
-    var o = Onnx_ValueInfoProto()
-    o.name = output
-    var g = Onnx_GraphProto()
-    g.name = "folding"; g.node = nodes; g.initializer = inits; g.input = [v]; g.output = [o]
+    v.name = name
+    if let dims = dims {
+        var t = Onnx_TypeProto.Tensor()
+        t.elemType = 1
+        t.shape.dim = dims.map { var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = $0; return d }
+        v.type.tensorType = t
+    }
+    return v
+}
+
+/// An IR 8 model of `graph` importing the default domain at `opset`.
+func onnxModelProto(_ graph: Onnx_GraphProto, opset: Int64) -> Onnx_ModelProto {
     var m = Onnx_ModelProto()
     m.irVersion = 8
     var op = Onnx_OperatorSetIdProto()
     op.version = opset
     m.opsetImport = [op]
-    m.graph = g
-    return try! m.serializedBytes()
+    m.graph = graph
+    return m
+}
+
+func onnxModel(_ nodes: [Onnx_NodeProto], _ inits: [Onnx_TensorProto], input: [Int64], output: String, opset: Int64 = 13) -> [UInt8] {
+    var g = Onnx_GraphProto()
+    g.name = "folding"; g.node = nodes; g.initializer = inits
+    g.input = [onnxValueInfo("x", input)]; g.output = [onnxValueInfo(output, nil)]
+    return try! onnxModelProto(g, opset: opset).serializedBytes()
 }
 
 final class FoldingTests: XCTestCase {

@@ -19,28 +19,13 @@ final class MalformedTests: XCTestCase {
         conv.attribute = [pads]
         var relu = Onnx_NodeProto()
         relu.name = "relu"; relu.opType = "Relu"; relu.input = ["c"]; relu.output = ["y"]
-        func info(_ name: String, _ dims: [Int64]) -> Onnx_ValueInfoProto {
-            var v = Onnx_ValueInfoProto()
-            v.name = name
-            var t = Onnx_TypeProto.Tensor()
-            t.elemType = 1
-            t.shape.dim = dims.map { var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = $0; return d }
-            v.type.tensorType = t
-            return v
-        }
         var g = Onnx_GraphProto()
         g.name = "tiny"
         g.node = [conv, relu]
         g.initializer = [w]
-        g.input = [info("x", [1, 1, 5, 5])]
-        g.output = [info("y", [1, 2, 5, 5])]
-        var m = Onnx_ModelProto()
-        m.irVersion = 8
-        var op = Onnx_OperatorSetIdProto()
-        op.version = opset
-        m.opsetImport = [op]
-        m.graph = g
-        return m
+        g.input = [onnxValueInfo("x", [1, 1, 5, 5])]
+        g.output = [onnxValueInfo("y", [1, 2, 5, 5])]
+        return onnxModelProto(g, opset: opset)
     }
 
     func expectError(_ m: Onnx_ModelProto, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {

@@ -1,36 +1,13 @@
 // wino-infer as a user meets it: the README's run, the options, and every kind of
 // bad input giving a one-line error and exit status 1.
+import CLITestSupport
 import Foundation
 import XCTest
 
 final class InferCLITests: XCTestCase {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The built wino-infer next to the test bundle.
-    var binary: URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("wino-infer").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("wino-infer")
-    }
 
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        guard FileManager.default.fileExists(atPath: binary.path) else {
-            XCTFail("wino-infer not built at \(binary.path): run `swift build` first")
-            return (-1, "", "")
-        }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        p.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try CLITool("wino-infer").run(args)
     }
 
     let model = "Models/fmnist/fmnist.swz"

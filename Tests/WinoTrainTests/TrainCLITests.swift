@@ -1,39 +1,17 @@
 // wino-train as a user meets it: eval prints accuracy and a confusion matrix; bad data files and
 // models that cannot be trained give a one-line error and exit status 1.
+import CLITestSupport
 import Foundation
 import XCTest
 
 final class TrainCLITests: XCTestCase {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let tmp = NSTemporaryDirectory() + "wino-train-cli-\(getpid())"
 
     override func setUp() { try? FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true) }
     override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
 
-    var binary: URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("wino-train").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("wino-train")
-    }
-
     func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        guard FileManager.default.fileExists(atPath: binary.path) else {
-            XCTFail("wino-train not built at \(binary.path): run `swift build` first")
-            return (-1, "", "")
-        }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        p.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try CLITool("wino-train").run(args)
     }
 
     func assertFails(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -44,7 +22,7 @@ final class TrainCLITests: XCTestCase {
     }
 
     func write(_ name: String, _ bytes: [UInt8]) {
-        FileManager.default.createFile(atPath: tmp + "/" + name, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: tmp + "/" + name, contents: Data(bytes))
     }
 
     func testEvalPrintsAccuracyAndConfusionMatrix() throws {

@@ -43,7 +43,7 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
             c.parallel(batch * C) { bc in
                 let b = bc / C, ch = bc % C
                 let src = X.p + bc * H * W
-                var d = [T](repeating: 0, count: a2), t = [T](repeating: 0, count: a2)
+                var d = [T](repeating: 0, count: a2), t = [T](repeating: 0, count: a2), u = [T](repeating: 0, count: a2)
                 for tyi in 0..<ty {
                     for txi in 0..<tx {
                         let y0 = tyi * m - pads[0], x0 = txi * m - pads[1]
@@ -54,18 +54,9 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
                                 d[i * a + j] = iy >= 0 && iy < H && ix >= 0 && ix < W ? src[iy * W + ix] : 0
                             }
                         }
-                        // t = B^T d, then v = t B.
-                        for i in 0..<a { for j in 0..<a {
-                            var s: T = 0
-                            for q in 0..<a { s += bt[i * a + q] * d[q * a + j] }
-                            t[i * a + j] = s
-                        } }
+                        sandwich(bt, rows: a, n: a, transposed: false, d, &u, &t)  // B^T d B
                         let p = b * perImage + tyi * tx + txi
-                        for i in 0..<a { for j in 0..<a {
-                            var s: T = 0
-                            for q in 0..<a { s += t[i * a + q] * bt[j * a + q] }
-                            V.p[((i * a + j) * C + ch) * P + p] = s
-                        } }
+                        for xi in 0..<a2 { V.p[(xi * C + ch) * P + p] = u[xi] }
                     }
                 }
             }
@@ -84,25 +75,19 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
             c.parallel(batch * k) { bk in
                 let b = bk / k, o = bk % k
                 let bv = bias.value[o]
-                var t = [T](repeating: 0, count: m * a)
+                var e = [T](repeating: 0, count: a2), t = [T](repeating: 0, count: m * a), yt = [T](repeating: 0, count: m * m)
                 for tyi in 0..<ty {
                     for txi in 0..<tx {
                         let p = b * perImage + tyi * tx + txi
-                        // t = A^T M (m x a), then y = t A (m x m).
-                        for i in 0..<m { for j in 0..<a {
-                            var s: T = 0
-                            for q in 0..<a { s += at[i * a + q] * M.p[((q * a + j) * k + o) * P + p] }
-                            t[i * a + j] = s
-                        } }
+                        for xi in 0..<a2 { e[xi] = M.p[(xi * k + o) * P + p] }
+                        sandwich(at, rows: m, n: a, transposed: false, e, &yt, &t)  // A^T M A
                         for i in 0..<m {
                             let oy = tyi * m + i
                             guard oy < OH else { break }
                             for j in 0..<m {
                                 let ox = txi * m + j
                                 guard ox < OW else { break }
-                                var s: T = 0
-                                for q in 0..<a { s += t[i * a + q] * at[j * a + q] }
-                                Y.p[(bk * OH + oy) * OW + ox] = s + bv
+                                Y.p[(bk * OH + oy) * OW + ox] = yt[i * m + j] + bv
                             }
                         }
                     }
@@ -129,25 +114,16 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
             let DY = UnsafeSendable(dp.baseAddress!), DM = UnsafeSendable(mp.baseAddress!)
             c.parallel(batch * k) { bk in
                 let b = bk / k, o = bk % k
-                var g = [T](repeating: 0, count: m * m), t = [T](repeating: 0, count: a * m)
+                var g = [T](repeating: 0, count: m * m), t = [T](repeating: 0, count: a * m), u = [T](repeating: 0, count: a2)
                 for tyi in 0..<ty {
                     for txi in 0..<tx {
                         for i in 0..<m { for j in 0..<m {
                             let oy = tyi * m + i, ox = txi * m + j
                             g[i * m + j] = oy < OH && ox < OW ? DY.p[(bk * OH + oy) * OW + ox] : 0
                         } }
-                        // t = A g (a x m) with A = (A^T)^T, then dm = t A^T (a x a).
-                        for i in 0..<a { for j in 0..<m {
-                            var s: T = 0
-                            for q in 0..<m { s += at[q * a + i] * g[q * m + j] }
-                            t[i * m + j] = s
-                        } }
+                        sandwich(at, rows: a, n: m, transposed: true, g, &u, &t)  // A dY A^T
                         let p = b * perImage + tyi * tx + txi
-                        for i in 0..<a { for j in 0..<a {
-                            var s: T = 0
-                            for q in 0..<m { s += t[i * m + q] * at[q * a + j] }
-                            DM.p[((i * a + j) * k + o) * P + p] = s
-                        } }
+                        for xi in 0..<a2 { DM.p[(xi * k + o) * P + p] = u[xi] }
                     }
                 }
             }
@@ -181,17 +157,12 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
             c.parallel(batch * C) { bc in
                 let b = bc / C, ch = bc % C
                 let dst = DX.p + bc * H * W
-                var e = [T](repeating: 0, count: a2), t = [T](repeating: 0, count: a2)
+                var e = [T](repeating: 0, count: a2), t = [T](repeating: 0, count: a2), d = [T](repeating: 0, count: a2)
                 for tyi in 0..<ty {
                     for txi in 0..<tx {
                         let p = b * perImage + tyi * tx + txi
                         for xi in 0..<a2 { e[xi] = DV.p[(xi * C + ch) * P + p] }
-                        // t = B e (B = (B^T)^T), then d = t B^T.
-                        for i in 0..<a { for j in 0..<a {
-                            var s: T = 0
-                            for q in 0..<a { s += bt[q * a + i] * e[q * a + j] }
-                            t[i * a + j] = s
-                        } }
+                        sandwich(bt, rows: a, n: a, transposed: true, e, &d, &t)  // B dV B^T
                         let y0 = tyi * m - pads[0], x0 = txi * m - pads[1]
                         for i in 0..<a {
                             let iy = y0 + i
@@ -199,9 +170,7 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
                             for j in 0..<a {
                                 let ix = x0 + j
                                 guard ix >= 0 && ix < W else { continue }
-                                var s: T = 0
-                                for q in 0..<a { s += t[i * a + q] * bt[q * a + j] }
-                                dst[iy * W + ix] += s
+                                dst[iy * W + ix] += d[i * a + j]
                             }
                         }
                     }
@@ -209,5 +178,23 @@ final class WinogradConvTrain<T: TrainScalar>: TrainLayer<T> {
             }
         } }
         return dx
+    }
+
+    /// out (rows x rows) = P x P^T for a small row-major x (n x n), where P (rows x n) is `p`, or
+    /// the transpose of `p` (stored n x rows) when `transposed`; `tmp` holds P x (rows x n).
+    /// Every transform of the layer has this form: B^T d B, A^T M A, A dY A^T and B dV B^T.
+    @inline(__always)
+    private func sandwich(_ p: [T], rows: Int, n: Int, transposed: Bool, _ x: [T], _ out: inout [T], _ tmp: inout [T]) {
+        func pe(_ i: Int, _ q: Int) -> T { transposed ? p[q * rows + i] : p[i * n + q] }
+        for i in 0..<rows { for j in 0..<n {
+            var s: T = 0
+            for q in 0..<n { s += pe(i, q) * x[q * n + j] }
+            tmp[i * n + j] = s
+        } }
+        for i in 0..<rows { for j in 0..<rows {
+            var s: T = 0
+            for q in 0..<n { s += tmp[i * n + q] * pe(j, q) }
+            out[i * rows + j] = s
+        } }
     }
 }
