@@ -1,21 +1,26 @@
 // Sparse Winograd convolution micro-kernels.
 //
 // Legend: m output-tile edge, r kernel edge, a = alpha = m + r - 1, a2 = a * a,
-// xi = i * a + j a Winograd position, C input channels (of the group), TB tiles
-// per block (16, 32 or 64; one AVX-512 vector holds 16 tiles, one AVX2 vector 8), t a tile index in
-// raster order (ty = t / tilesW, tx = t % tilesW).
+// xi = i * a + j a Winograd position, C input channels (of the group), TB floats per V row
+// (16, 32 or 64; one AVX-512 vector holds 16 tiles, one AVX2 vector 8), TBc <= TB tiles per
+// block, t a tile index in raster order (ty = t / tilesW, tx = t % tilesW; with N > 1 images,
+// tile t is tile t % T of image t / T).
 //
-// Memory layout of a block (per thread scratch):
+// Memory layout of a block (V per thread, or shared by the threads; M per thread):
 //   V[xi][c][TB]   input transform B^T d B of every channel of the block's tiles
 //                  (consecutive xi slabs are C * TB + WK_PAD floats apart)
-//   M[xi][kk][TB]  products for a chunk of up to WK_KCHUNK out-channels
-// Per chunk: for each xi (its V slab stays in L1), for each k of the chunk,
+//   M[xi][kk][TBc] products for a chunk of up to WK_KCHUNK out-channels
+// Per chunk: for each xi (its V slab stays in cache), for each k of the chunk,
 // M[xi][k] = sum_{e in row (xi, k)} w_e * V[xi][c_e]; then per k the output transform
 // Y = A^T M A + bias (ReLU) is stored to the output plane. A row's entries are summed in
-// a fixed order (8 / NV interleaved partial sums, NV = TB / vector width, added as a
-// fixed tree), so results do not depend on the thread count.
-// Tile groups lying inside one tile row and away from the borders are loaded and stored
-// with contiguous vector loads and lane shuffles; the others use masked gathers/scatters.
+// a fixed order (8 / NV interleaved partial sums, NV = TBc / vector width, added as a
+// fixed tree), so results do not depend on the thread count. Column offsets c * TB are
+// 16-bit where they fit (6 bytes per entry instead of 8).
+// Input: tile groups lying inside one tile row are read with contiguous vector loads and
+// lane shuffles (the next channels' rows prefetched); on small planes AVX2 copies the
+// block's rows zero-padded to the stack and transposes 4-float loads, AVX-512 gathers.
+// Output: row groups are stored with contiguous stores (the next channel's rows
+// prefetched); others per tile (AVX2) or with masked scatters (AVX-512).
 //
 // Three implementations: AVX-512 and AVX2 (one width-generic body, winograd_simd.h,
 // compiled with function-level target attributes and chosen at run time) and portable
@@ -77,9 +82,16 @@ const float *wk_table(int variant, int which) {
 // alpha^2 slabs sit a multiple of 4 KiB apart, all map to the same L1 set and evict
 // each other (measured: transforms 5x slower).
 #define WK_PAD 16
+// Channels ahead whose input patch the input transform prefetches.
+#define WK_PF_DIST 4
 
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
+
+long wk_wino_v_floats(const wk_wino_geom *g) {
+    long a = var_a(g->variant), a2 = a * a;
+    return a2 * ((long)g->C * g->TB + WK_PAD);
+}
 
 long wk_wino_scratch_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
@@ -144,55 +156,68 @@ static void tr1d(const float *mat, int rows, int a, const float *in, int is, flo
     }
 }
 
-static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const int32_t *col_off, const float *values,
-                           int row_stride, int row_base, int k0, int k1,
-                           const float *bias, int relu, float *y, float *scratch, int transform_input) {
-    const int v = g->variant, m = var_m(v), a = var_a(v), a2 = a * a, C = g->C, TB = g->TB;
-    const float *bt = wk_table(v, 0), *at = wk_table(v, 1);
-    float *V = scratch, *M = scratch + (long)a2 * C * TB;
+static inline long col_at(const void *col_off, int col16, int e) {
+    return col16 ? ((const uint16_t *)col_off)[e] : ((const int32_t *)col_off)[e];
+}
+
+// V rows are C * TB + WK_PAD floats apart between positions, as in the SIMD kernels.
+static void input_portable(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {
+    const int v = g->variant, m = var_m(v), a = var_a(v), a2 = a * a, TB = g->TB;
+    const long xistride = (long)g->C * TB + WK_PAD;
+    const float *bt = wk_table(v, 0);
     float d[64], t[64], o[64];
-    if (transform_input) {
-        for (int c = 0; c < C; c++) {
-            const float *src = x + (long)c * g->H * g->W;
-            for (int l = 0; l < TB; l++) {
-                if (l >= tb) {
-                    for (int xi = 0; xi < a2; xi++) V[((long)xi * C + c) * TB + l] = 0;
-                    continue;
-                }
-                int tile = t0 + l, iy0 = (tile / g->tilesW) * m - g->padT, ix0 = (tile % g->tilesW) * m - g->padL;
-                for (int i = 0; i < a; i++)
-                    for (int j = 0; j < a; j++) {
-                        int iy = iy0 + i, ix = ix0 + j;
-                        d[i * a + j] = (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) ? src[(long)iy * g->W + ix] : 0;
-                    }
-                for (int j = 0; j < a; j++) tr1d(bt, a, a, d + j, a, t + j, a);      // columns: t = B^T d
-                for (int i = 0; i < a; i++) tr1d(bt, a, a, t + i * a, 1, o + i * a, 1); // rows: (B^T d) B
-                for (int xi = 0; xi < a2; xi++) V[((long)xi * C + c) * TB + l] = o[xi];
+    for (int c = c0; c < c1; c++) {
+        for (int l = 0; l < g->TBc; l++) {
+            if (l >= tb) {
+                for (int xi = 0; xi < a2; xi++) V[xi * xistride + (long)c * TB + l] = 0;
+                continue;
             }
+            const int tile = t0 + l, n = tile / g->T, tl = tile % g->T;
+            const float *src = x + n * g->xImage + (long)c * g->H * g->W;
+            const int iy0 = (tl / g->tilesW) * m - g->padT, ix0 = (tl % g->tilesW) * m - g->padL;
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++) {
+                    int iy = iy0 + i, ix = ix0 + j;
+                    d[i * a + j] = (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) ? src[(long)iy * g->W + ix] : 0;
+                }
+            for (int j = 0; j < a; j++) tr1d(bt, a, a, d + j, a, t + j, a);      // columns: t = B^T d
+            for (int i = 0; i < a; i++) tr1d(bt, a, a, t + i * a, 1, o + i * a, 1); // rows: (B^T d) B
+            for (int xi = 0; xi < a2; xi++) V[xi * xistride + (long)c * TB + l] = o[xi];
         }
     }
+}
+
+static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb,
+                           const int32_t *row_ptr, const void *col_off, int col16, const float *values,
+                           int row_stride, int row_base, int k0, int k1,
+                           const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
+    const int v = g->variant, m = var_m(v), a = var_a(v), a2 = a * a, TB = g->TB;
+    const long xistride = (long)g->C * TB + WK_PAD;
+    const float *at = wk_table(v, 1);
+    float d[64], t[64], o[64];
+    if (transform_input) input_portable(g, x, t0, tb, 0, g->C, V);
     for (int k = k0; k < k1; k++) {
         for (int xi = 0; xi < a2; xi++) {
             long row = (long)row_stride * xi + row_base + k;
-            const float *Vx = V + (long)xi * C * TB;
+            const float *Vx = V + xi * xistride;
             float *Mx = M + xi * TB;
-            for (int l = 0; l < TB; l++) Mx[l] = 0;
+            for (int l = 0; l < tb; l++) Mx[l] = 0;
             for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
-                const float w = values[e], *src = Vx + col_off[e];
-                for (int l = 0; l < TB; l++) Mx[l] += w * src[l];
+                const float w = values[e], *src = Vx + col_at(col_off, col16, e);
+                for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
             }
         }
         float *dst = y + (long)k * g->OH * g->OW;
         for (int l = 0; l < tb; l++) {
-            int tile = t0 + l, oy0 = (tile / g->tilesW) * m, ox0 = (tile % g->tilesW) * m;
+            const int tile = t0 + l, n = tile / g->T, tl = tile % g->T;
+            const int oy0 = (tl / g->tilesW) * m, ox0 = (tl % g->tilesW) * m;
             for (int xi = 0; xi < a2; xi++) d[xi] = M[xi * TB + l];
             for (int j = 0; j < a; j++) tr1d(at, m, a, d + j, a, t + j, a);        // columns: A^T M
             for (int i = 0; i < m; i++) tr1d(at, m, a, t + i * a, 1, o + i * m, 1); // rows
             for (int i = 0; i < m && oy0 + i < g->OH; i++)
                 for (int j = 0; j < m && ox0 + j < g->OW; j++) {
                     float val = o[i * m + j] + bias[k];
-                    dst[(long)(oy0 + i) * g->OW + ox0 + j] = (relu && val < 0) ? 0 : val;
+                    dst[n * g->yImage + (long)(oy0 + i) * g->OW + ox0 + j] = (relu && val < 0) ? 0 : val;
                 }
         }
     }
@@ -386,19 +411,30 @@ void store_part_avx2(float *p, __m256 v, int n) {
 #endif
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const int32_t *col_off, const float *values,
+                   const int32_t *row_ptr, const void *col_off, int col16, const float *values,
                    int row_stride, int row_base, int k0, int k1,
-                   const float *bias, int relu, float *y, float *scratch, int transform_input) {
+                   const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, tb, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+        block_avx512(g, x, t0, tb, row_ptr, col_off, col16, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     case 1:
-        block_avx2(g, x, t0, tb, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+        block_avx2(g, x, t0, tb, row_ptr, col_off, col16, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     default: break;
     }
 #endif
-    block_portable(g, x, t0, tb, row_ptr, col_off, values, row_stride, row_base, k0, k1, bias, relu, y, scratch, transform_input);
+    block_portable(g, x, t0, tb, row_ptr, col_off, col16, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+}
+
+void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {
+#ifdef WK_X86
+    switch (wk_isa()) {
+    case 2: input_avx512(g, x, t0, tb, c0, c1, V); return;
+    case 1: input_avx2(g, x, t0, tb, c0, c1, V); return;
+    default: break;
+    }
+#endif
+    input_portable(g, x, t0, tb, c0, c1, V);
 }

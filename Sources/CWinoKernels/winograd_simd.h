@@ -78,50 +78,183 @@ DEFINE_2D(4, 6, 4)
 DEFINE_2D(5, 8, 4)
 #undef DEFINE_2D
 
-// Input transform of one vector group (VW tiles, `live` of them real) for all channels.
-#define DEFINE_INPUT(N, A, MM)                                                                     \
-    ATTR static void FN(input_##N)(const wk_wino_geom *g, const float *x, int t0, int live,        \
-                                   float *V, int lane0) {                                         \
-        int32_t idx[A * A][VW] __attribute__((aligned(64)));                                       \
-        int32_t ok[A * A][VW] __attribute__((aligned(64)));                                        \
-        for (int l = 0; l < VW; l++) {                                                             \
-            int tile = t0 + (l < live ? l : 0);                                                    \
-            int iy0 = (tile / g->tilesW) * MM - g->padT, ix0 = (tile % g->tilesW) * MM - g->padL;  \
-            for (int i = 0; i < A; i++)                                                            \
-                for (int j = 0; j < A; j++) {                                                      \
-                    int iy = iy0 + i, ix = ix0 + j;                                                \
-                    int in = l < live && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W;             \
-                    idx[i * A + j][l] = in ? iy * g->W + ix : 0;                                   \
-                    ok[i * A + j][l] = in ? -1 : 0;                                                \
-                }                                                                                  \
+
+// Small planes (fewer tiles per row than a vector: raster-order blocks, which may span
+// images). AVX2: instead of 8-lane gathers, each channel's planes of the block's images are
+// copied zero-padded into a stack buffer, so that every tile's patch rows lie in bounds and
+// are read with 4-float loads, two tiles per vector, and transposed in registers. Returns 0
+// (caller gathers) when the planes do not fit the buffer. AVX-512 keeps its masked gathers.
+#if VW == 8
+#define WK_STAGE_MAX 6144
+// In-lane 4x4 transpose: rows r[k] = [tile k | tile k + 4] (4 floats each) -> c[j] = element j of tiles 0..7.
+INL void FN(tr4)(VT r0, VT r1, VT r2, VT r3, VT *c) {
+    VT t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    VT t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    c[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    c[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    c[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    c[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+// Elements j0 .. j0 + 3 of one patch row of the 8 tiles at p + o[l].
+INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
+    FN(tr4)(_mm256_loadu2_m128(p + o[4] + j0, p + o[0] + j0), _mm256_loadu2_m128(p + o[5] + j0, p + o[1] + j0),
+            _mm256_loadu2_m128(p + o[6] + j0, p + o[2] + j0), _mm256_loadu2_m128(p + o[7] + j0, p + o[3] + j0), c);
+}
+#define DEFINE_STAGED(N, A, MM)                                                                    \
+    ATTR static int FN(input_staged_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,    \
+                                         int c0, int c1, float *V) {                               \
+        /* Rows r0[n] ..< r0[n] + nrows[n] (padded coordinates) of each image the block       */  \
+        /* touches, at soff[n] in the buffer; rows are Wp floats.                             */  \
+        const int Wp = g->tilesW * MM + A - MM;                                                    \
+        const int n0 = t0 / g->T, nimg = (t0 + tb - 1) / g->T - n0 + 1;                            \
+        if (nimg > 64) return 0;                                                                   \
+        int r0[64], nrows[64], soff[64];                                                           \
+        long total = 0;                                                                            \
+        for (int n = 0; n < nimg; n++) {                                                           \
+            const int img = n0 + n;                                                                \
+            const int first = (t0 > img * g->T ? t0 : img * g->T) - img * g->T;                    \
+            const int last = (t0 + tb - 1 < img * g->T + g->T - 1 ? t0 + tb - 1 : img * g->T + g->T - 1) - img * g->T; \
+            r0[n] = (first / g->tilesW) * MM;                                                      \
+            nrows[n] = (last / g->tilesW) * MM + A - r0[n];                                        \
+            soff[n] = (int)total;                                                                  \
+            total += (long)nrows[n] * Wp;                                                          \
+        }                                                                                          \
+        if (total > WK_STAGE_MAX) return 0;                                                        \
+        float stage[WK_STAGE_MAX] __attribute__((aligned(64)));                                    \
+        int off[64];                                                                               \
+        const int groups = g->TBc / VW;                                                            \
+        for (int l = 0; l < groups * VW; l++) {                                                    \
+            const int tile = t0 + (l < tb ? l : 0), tl = tile % g->T, n = tile / g->T - n0;        \
+            off[l] = soff[n] + ((tl / g->tilesW) * MM - r0[n]) * Wp + (tl % g->tilesW) * MM;       \
         }                                                                                          \
         const long plane = (long)g->H * g->W, xistride = (long)g->C * g->TB + WK_PAD;              \
-        /* Row group: the live tiles lie in one tile row. Each patch row is then read with     */  \
-        /* contiguous (masked at the borders) loads and lane shuffles instead of gathers.      */  \
-        const int fy = (t0 / g->tilesW) * MM - g->padT, fx = (t0 % g->tilesW) * MM - g->padL;      \
-        const int row_group = (t0 % g->tilesW) + live <= g->tilesW;                                \
-        const int masked = fx < 0 || fx + VW * MM + MM > g->W;                                     \
-        for (int c = 0; c < g->C; c++) {                                                           \
-            const float *src = x + c * plane;                                                      \
-            VT d[A * A], v[A * A];                                                                 \
-            if (row_group) {                                                                       \
-                for (int i = 0; i < A; i++) {                                                      \
-                    const int iy = fy + i;                                                         \
-                    if (iy < 0 || iy >= g->H) {                                                    \
-                        for (int j = 0; j < A; j++) d[i * A + j] = V_ZERO();                       \
-                        continue;                                                                  \
-                    }                                                                              \
-                    const float *row = src + (long)iy * g->W + fx;                                 \
-                    VT tmp[MM];                                                                    \
-                    FN(deint##MM)(row, fx, g->W, masked, d + i * A);                               \
-                    FN(deint##MM)(row + MM, fx + MM, g->W, masked, tmp);                           \
-                    for (int j = MM; j < A; j++) d[i * A + j] = tmp[j - MM];                       \
+        const int lo = g->padL, hi = g->padL + g->W < Wp ? g->padL + g->W : Wp;                    \
+        for (int c = c0; c < c1; c++) {                                                            \
+            for (int n = 0; n < nimg; n++) {                                                       \
+                const float *src = x + (n0 + n) * g->xImage + c * plane;                           \
+                float *st = stage + soff[n];                                                       \
+                for (int r = 0; r < nrows[n]; r++) {                                               \
+                    const int iy = r0[n] + r - g->padT;                                            \
+                    float *row = st + r * Wp;                                                      \
+                    if (iy < 0 || iy >= g->H) { memset(row, 0, sizeof(float) * Wp); continue; }   \
+                    const float *in = src + (long)iy * g->W - g->padL;                             \
+                    for (int q = 0; q < lo; q++) row[q] = 0;                                       \
+                    memcpy(row + lo, in + lo, sizeof(float) * (hi - lo));                          \
+                    for (int q = hi; q < Wp; q++) row[q] = 0;                                      \
                 }                                                                                  \
-            } else                                                                                 \
-                for (int e = 0; e < A * A; e++) d[e] = GATHER(src, idx[e], ok[e]);                 \
-            FN(bt2d_##N)(d, v);                                                                    \
-            float *dst = V + (long)c * g->TB + lane0;                                              \
-            for (int e = 0; e < A * A; e++) V_STORE(dst + e * xistride, v[e]);                     \
+            }                                                                                      \
+            float *dst = V + (long)c * g->TB;                                                      \
+            for (int grp = 0; grp < groups; grp++) {                                               \
+                VT d[A * A], v[A * A];                                                             \
+                const int *o = off + grp * VW;                                                     \
+                for (int i = 0; i < A; i++) {                                                      \
+                    const float *p = stage + i * Wp;                                               \
+                    if (A == 4) FN(cols4)(p, o, 0, d + i * A);                                     \
+                    else if (A == 8) { FN(cols4)(p, o, 0, d + i * A); FN(cols4)(p, o, 4, d + i * A + 4); } \
+                    else {                                                                         \
+                        VT t[4];                                                                   \
+                        FN(cols4)(p, o, 0, d + i * A);                                             \
+                        FN(cols4)(p, o, 2, t);                                                     \
+                        d[i * A + 4] = t[2];                                                       \
+                        d[i * A + 5] = t[3];                                                       \
+                    }                                                                              \
+                }                                                                                  \
+                FN(bt2d_##N)(d, v);                                                                \
+                for (int e = 0; e < A * A; e++) V_STORE(dst + e * xistride + grp * VW, v[e]);      \
+            }                                                                                      \
+        }                                                                                          \
+        return 1;                                                                                  \
+    }
+#else
+#define DEFINE_STAGED(N, A, MM)                                                                    \
+    INL int FN(input_staged_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,            \
+                                 int c0, int c1, float *V) {                                       \
+        (void)g; (void)x; (void)t0; (void)tb; (void)c0; (void)c1; (void)V;                         \
+        return 0;                                                                                  \
+    }
+#endif
+DEFINE_STAGED(2, 4, 2)
+DEFINE_STAGED(4, 6, 4)
+DEFINE_STAGED(5, 8, 4)
+#undef DEFINE_STAGED
+
+// Input transform of the block's tiles t0 ..< t0 + tb for all channels, channel by channel
+// (each V row of TB floats is written at once, and each channel's input rows are read
+// while they are in cache), one vector group of VW tiles after the other.
+#define DEFINE_INPUT(N, A, MM)                                                                     \
+    ATTR static void FN(input_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,          \
+                                   int c0, int c1, float *V) {                                     \
+        if (g->tilesW < VW && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V)) return;               \
+        enum { NG = 64 / VW };                                                                     \
+        int32_t idx[NG][A * A][VW] __attribute__((aligned(64)));                                   \
+        int32_t ok[NG][A * A][VW] __attribute__((aligned(64)));                                    \
+        int fy[NG], fx[NG], row_group[NG], masked[NG];                                             \
+        long xoff[NG];                                                                             \
+        const int groups = (g->TBc + VW - 1) / VW;                                                 \
+        for (int grp = 0; grp < groups; grp++) {                                                   \
+            const int first = t0 + grp * VW, tl0 = first % g->T;                                   \
+            int live = tb - grp * VW;                                                              \
+            live = live < 0 ? 0 : (live > VW ? VW : live);                                         \
+            xoff[grp] = (first / g->T) * g->xImage;                                                \
+            fy[grp] = (tl0 / g->tilesW) * MM - g->padT;                                            \
+            fx[grp] = (tl0 % g->tilesW) * MM - g->padL;                                            \
+            /* Row group: the live tiles lie in one tile row. Each patch row is then read with */  \
+            /* contiguous (masked at the borders) loads and lane shuffles instead of gathers.  */  \
+            row_group[grp] = live > 0 && (first % g->tilesW) + live <= g->tilesW;                  \
+            masked[grp] = fx[grp] < 0 || fx[grp] + VW * MM + MM > g->W;                            \
+            if (row_group[grp]) continue;                                                          \
+            for (int l = 0; l < VW; l++) {                                                         \
+                const int tile = first + (l < live ? l : 0), tl = tile % g->T;                     \
+                const int base = (int)((tile / g->T) * g->xImage);                                 \
+                int iy0 = (tl / g->tilesW) * MM - g->padT, ix0 = (tl % g->tilesW) * MM - g->padL;  \
+                for (int i = 0; i < A; i++)                                                        \
+                    for (int j = 0; j < A; j++) {                                                  \
+                        int iy = iy0 + i, ix = ix0 + j;                                            \
+                        int in = l < live && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W;         \
+                        idx[grp][i * A + j][l] = in ? base + iy * g->W + ix : 0;                   \
+                        ok[grp][i * A + j][l] = in ? -1 : 0;                                       \
+                    }                                                                              \
+            }                                                                                      \
+        }                                                                                          \
+        const long plane = (long)g->H * g->W, xistride = (long)g->C * g->TB + WK_PAD;              \
+        for (int c = c0; c < c1; c++) {                                                            \
+            const float *src = x + c * plane;                                                      \
+            /* Planes are far apart: prefetch the block's rows of channel c + WK_PF_DIST, which */ \
+            /* the hardware prefetcher cannot predict (measured: input loads were 35% of the */    \
+            /* time of VGG16 conv1_2).                                                         */  \
+            if (c + WK_PF_DIST < c1 && row_group[0]) {                                             \
+                const int lo = fx[0] < 0 ? 0 : fx[0];                                              \
+                int hi = fx[0] + tb * MM + A - MM;                                                 \
+                hi = hi > g->W ? g->W : hi;                                                        \
+                for (int i = 0; i < A; i++) {                                                      \
+                    const int iy = fy[0] + i;                                                      \
+                    if (iy < 0 || iy >= g->H) continue;                                            \
+                    const float *row = src + xoff[0] + WK_PF_DIST * plane + (long)iy * g->W;       \
+                    for (int q = lo; q < hi; q += 16) __builtin_prefetch(row + q);                 \
+                    __builtin_prefetch(row + hi - 1);                                              \
+                }                                                                                  \
+            }                                                                                      \
+            float *dst = V + (long)c * g->TB;                                                      \
+            for (int grp = 0; grp < groups; grp++) {                                               \
+                VT d[A * A], v[A * A];                                                             \
+                if (row_group[grp]) {                                                              \
+                    for (int i = 0; i < A; i++) {                                                  \
+                        const int iy = fy[grp] + i;                                                \
+                        if (iy < 0 || iy >= g->H) {                                                \
+                            for (int j = 0; j < A; j++) d[i * A + j] = V_ZERO();                   \
+                            continue;                                                              \
+                        }                                                                          \
+                        const float *row = src + xoff[grp] + (long)iy * g->W + fx[grp];            \
+                        VT tmp[MM];                                                                \
+                        FN(deint##MM)(row, fx[grp], g->W, masked[grp], d + i * A);                 \
+                        FN(deint##MM)(row + MM, fx[grp] + MM, g->W, masked[grp], tmp);             \
+                        for (int j = MM; j < A; j++) d[i * A + j] = tmp[j - MM];                   \
+                    }                                                                              \
+                } else                                                                             \
+                    for (int e = 0; e < A * A; e++) d[e] = GATHER(src, idx[grp][e], ok[grp][e]);   \
+                FN(bt2d_##N)(d, v);                                                                \
+                for (int e = 0; e < A * A; e++) V_STORE(dst + e * xistride + grp * VW, v[e]);      \
+            }                                                                                      \
         }                                                                                          \
     }
 DEFINE_INPUT(2, 4, 2)
@@ -129,10 +262,62 @@ DEFINE_INPUT(4, 6, 4)
 DEFINE_INPUT(5, 8, 4)
 #undef DEFINE_INPUT
 
+ATTR static void FN(input)(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {
+    if (g->variant == 1) FN(input_2)(g, x, t0, tb, c0, c1, V);
+    else if (g->variant == 2) FN(input_4)(g, x, t0, tb, c0, c1, V);
+    else FN(input_5)(g, x, t0, tb, c0, c1, V);
+}
+
+// Tiles of a raster-order group (not one contiguous output row). AVX2: each tile's output
+// rows are stored with one 4-float (or 2-float) store each, masked at the right edge,
+// instead of per-lane scalar stores. AVX-512: masked scatters. tbase[l] is the offset of
+// lane l's tile in dst (rows and columns clipped to trows/tcols; trows 0 for dead lanes).
+#if VW == 8
+INL void FN(store_tiles4)(const VT *yv, const int32_t *tbase, const int8_t *trows, const int8_t *tcols,
+                          int ow, float *dst) {
+    for (int i = 0; i < 4; i++) {
+        VT out[4];
+        FN(inter4)(yv + i * 4, out);   // out[q] = [tile 2q | tile 2q + 1], row i
+        for (int l = 0; l < 8; l++) {
+            if (i >= trows[l]) continue;
+            const __m128 q = (l & 1) ? _mm256_extractf128_ps(out[l >> 1], 1) : _mm256_castps256_ps128(out[l >> 1]);
+            float *p = dst + tbase[l] + (long)i * ow;
+            if (tcols[l] == 4) _mm_storeu_ps(p, q);
+            else _mm_maskstore_ps(p, _mm_cmpgt_epi32(_mm_set1_epi32(tcols[l]), _mm_setr_epi32(0, 1, 2, 3)), q);
+        }
+    }
+}
+INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trows, const int8_t *tcols,
+                          int ow, float *dst) {
+    for (int i = 0; i < 2; i++) {
+        VT out[2];
+        FN(inter2)(yv + i * 2, out);   // out[0] = tiles 0-3, out[1] = tiles 4-7 (2 floats each), row i
+        for (int l = 0; l < 8; l++) {
+            if (i >= trows[l]) continue;
+            const __m128 q = ((l >> 1) & 1) ? _mm256_extractf128_ps(out[l >> 2], 1) : _mm256_castps256_ps128(out[l >> 2]);
+            float *p = dst + tbase[l] + (long)i * ow;
+            if (tcols[l] == 2) {
+                if (l & 1) _mm_storeh_pi((__m64 *)p, q);
+                else _mm_storel_pi((__m64 *)p, q);
+            } else {
+                float lanes[4];
+                _mm_storeu_ps(lanes, q);
+                p[0] = lanes[(l & 1) * 2];
+            }
+        }
+    }
+}
+#define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst) FN(store_tiles##MM)(yv, tbase, trows, tcols, ow, dst)
+#else
+#define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst)                              \
+    for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e])
+#endif
+
 // Output transform of one vector group for out-channel k: M -> y plane (+ bias, ReLU).
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
     ATTR static void FN(output_##N)(const float *M, long mstride, int lane0,                       \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
+                                    const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
                                     long obase, int orows, int ocount, int ow, float b, int relu, \
                                     float *dst) {                                                  \
         VT m[A * A], yv[MM * MM];                                                                  \
@@ -150,12 +335,12 @@ DEFINE_INPUT(5, 8, 4)
                 FN(inter##MM)(yv + i * MM, out);                                                   \
                 float *o = dst + obase + (long)i * ow;                                             \
                 for (int q = 0; q < MM && q * VW < ocount; q++) {                                  \
-                    if ((q + 1) * VW <= ocount) V_STOREU(o + q * VW, out[q]);                \
+                    if ((q + 1) * VW <= ocount) V_STOREU(o + q * VW, out[q]);                      \
                     else FN(store_part)(o + q * VW, out[q], ocount - q * VW);                      \
                 }                                                                                  \
             }                                                                                      \
         } else {                                                                                   \
-            for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e]);            \
+            STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst);                          \
         }                                                                                          \
     }
 DEFINE_OUTPUT(2, 4, 2)
@@ -163,109 +348,122 @@ DEFINE_OUTPUT(4, 6, 4)
 DEFINE_OUTPUT(5, 8, 4)
 #undef DEFINE_OUTPUT
 
-// out[0..TB) = sum over CSR entries e..<e1 of w * Vx[col]; NV = TB / VW vectors per row.
+// out[0..NV*VW) = sum over CSR entries e..<e1 of w * Vx[col]; NV vectors per row.
 // S = 8 / NV interleaved partial sums (entry index mod S) keep 8 FMA chains in flight;
 // leftover entries go to the first set; the sets are added in a fixed tree order, so the
-// result depends only on the row.
-INL void FN(row_product)(const float *Vx, int e, const int e1, const int32_t *col_off, const float *values,
-                         const int NV, float *out) {
-    const int S = NV >= 8 ? 1 : 8 / NV;
-    VT acc[8];
-    for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();
-    for (; e + S <= e1; e += S)
-        for (int s = 0; s < S; s++) {
-            const float *p = Vx + col_off[e + s];
-            const VT w = V_SET1(values[e + s]);
-            for (int v = 0; v < NV; v++) acc[s * NV + v] = V_FMA(w, V_LOAD(p + v * VW), acc[s * NV + v]);
-        }
-    for (; e < e1; e++) {
-        const float *p = Vx + col_off[e];
-        const VT w = V_SET1(values[e]);
-        for (int v = 0; v < NV; v++) acc[v] = V_FMA(w, V_LOAD(p + v * VW), acc[v]);
+// result depends only on the row (and NV).
+#define DEFINE_ROW(IDX, IT)                                                                        \
+    INL void FN(row_product_##IDX)(const float *Vx, int e, const int e1, const IT *col_off,        \
+                                   const float *values, const int NV, float *out) {                \
+        const int S = NV >= 8 ? 1 : 8 / NV;                                                        \
+        VT acc[8];                                                                                 \
+        for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();                                        \
+        for (; e + S <= e1; e += S)                                                                \
+            for (int s = 0; s < S; s++) {                                                          \
+                const float *p = Vx + col_off[e + s];                                              \
+                const VT w = V_SET1(values[e + s]);                                                \
+                for (int v = 0; v < NV; v++) acc[s * NV + v] = V_FMA(w, V_LOAD(p + v * VW), acc[s * NV + v]); \
+            }                                                                                      \
+        for (; e < e1; e++) {                                                                      \
+            const float *p = Vx + col_off[e];                                                      \
+            const VT w = V_SET1(values[e]);                                                        \
+            for (int v = 0; v < NV; v++) acc[v] = V_FMA(w, V_LOAD(p + v * VW), acc[v]);            \
+        }                                                                                          \
+        for (int width = S / 2; width >= 1; width /= 2)                                            \
+            for (int s = 0; s < width; s++)                                                        \
+                for (int v = 0; v < NV; v++) acc[s * NV + v] = V_ADD(acc[s * NV + v], acc[(s + width) * NV + v]); \
+        for (int v = 0; v < NV; v++) V_STORE(out + v * VW, acc[v]);                                \
+    }                                                                                              \
+    /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
+    /* stays in cache while all kn out-channels use it.                                       */   \
+    ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc,            \
+                                        const int32_t *row_ptr, const IT *col_off,                 \
+                                        const float *values, long row_stride, long row0, int kn,   \
+                                        float *M) {                                                \
+        for (int xi = 0; xi < a2; xi++) {                                                          \
+            const float *Vx = V + xi * xistride;                                                   \
+            const int32_t *rp = row_ptr + row_stride * xi + row0;                                  \
+            float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);                                 \
+            /* Literal NV so that each width is unrolled with its accumulators in registers. */    \
+            if (TBc == VW)                                                                         \
+                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 1, out); \
+            else if (TBc == 2 * VW)                                                                \
+                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 2, out); \
+            else if (TBc == 4 * VW)                                                                \
+                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 4, out); \
+            else                                                                                   \
+                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 8, out); \
+        }                                                                                          \
     }
-    for (int width = S / 2; width >= 1; width /= 2)
-        for (int s = 0; s < width; s++)
-            for (int v = 0; v < NV; v++) acc[s * NV + v] = V_ADD(acc[s * NV + v], acc[(s + width) * NV + v]);
-    for (int v = 0; v < NV; v++) V_STORE(out + v * VW, acc[v]);
-}
-
-// M[xi][kk][0..TB) for kk < kn: position-major, so that each V[xi] slab (C * TB floats)
-// stays in L1 while all kn out-channels use it.
-ATTR static void FN(products)(const float *V, long xistride, int a2, int TB,
-                              const int32_t *row_ptr, const int32_t *col_off, const float *values,
-                              long row_stride, long row0, int kn, float *M) {
-    for (int xi = 0; xi < a2; xi++) {
-        const float *Vx = V + xi * xistride;
-        const int32_t *rp = row_ptr + row_stride * xi + row0;
-        float *out = M + (long)xi * ((long)kn * TB + WK_PAD);
-        // Literal NV so that each variant is unrolled with its accumulators in registers.
-        if (TB == VW)
-            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 1, out);
-        else if (TB == 2 * VW)
-            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 2, out);
-        else if (TB == 4 * VW)
-            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 4, out);
-        else
-            for (int kk = 0; kk < kn; kk++, out += TB) FN(row_product)(Vx, rp[kk], rp[kk + 1], col_off, values, 8, out);
-    }
-}
+DEFINE_ROW(32, int32_t)
+DEFINE_ROW(16, uint16_t)
+#undef DEFINE_ROW
 
 ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const int32_t *col_off, const float *values,
+                           const int32_t *row_ptr, const void *col_off, int col16, const float *values,
                            int row_stride, int row_base, int k0, int k1,
-                           const float *bias, int relu, float *y, float *scratch, int transform_input) {
-    const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TB = g->TB;
-    const long xistride = (long)g->C * TB + WK_PAD, plane = (long)g->OH * g->OW;
-    float *V = scratch, *M = scratch + a2 * xistride;
-    if (transform_input) {
-        for (int lane0 = 0; lane0 < TB; lane0 += VW) {
-            int live = tb - lane0;
-            live = live < 0 ? 0 : (live > VW ? VW : live);
-            if (v == 1) FN(input_2)(g, x, t0 + lane0, live, V, lane0);
-            else if (v == 2) FN(input_4)(g, x, t0 + lane0, live, V, lane0);
-            else FN(input_5)(g, x, t0 + lane0, live, V, lane0);
-        }
-    }
+                           const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
+    const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TBc = g->TBc;
+    const long xistride = (long)g->C * g->TB + WK_PAD, plane = (long)g->OH * g->OW;
+    if (transform_input) FN(input)(g, x, t0, tb, 0, g->C, V);
     // Output positions of every vector group of the block (independent of k).
     int32_t oidx[64 / VW][16][VW] __attribute__((aligned(64)));
     int32_t ook[64 / VW][16][VW] __attribute__((aligned(64)));
+    int32_t tbase[64 / VW][VW];
+    int8_t trows[64 / VW][VW], tcols[64 / VW][VW];
     long obase[64 / VW];
     int orows[64 / VW], ocount[64 / VW];
     for (int grp = 0; grp * VW < tb; grp++) {
-        const int first = t0 + grp * VW, live = tb - grp * VW < VW ? tb - grp * VW : VW;
-        const int oy = (first / g->tilesW) * m, ox = (first % g->tilesW) * m;
-        const int row_group = (first % g->tilesW) + live <= g->tilesW;
-        obase[grp] = (long)oy * g->OW + ox;
+        const int first = t0 + grp * VW, live = tb - grp * VW < VW ? tb - grp * VW : VW, tl0 = first % g->T;
+        const int oy = (tl0 / g->tilesW) * m, ox = (tl0 % g->tilesW) * m;
+        const int row_group = (tl0 % g->tilesW) + live <= g->tilesW;
+        obase[grp] = (first / g->T) * g->yImage + (long)oy * g->OW + ox;
         orows[grp] = g->OH - oy;
         ocount[grp] = row_group ? (live * m < g->OW - ox ? live * m : g->OW - ox) : 0;
         for (int l = 0; l < VW; l++) {
-            int lane = grp * VW + l, tile = t0 + (lane < tb ? lane : 0);
-            int oy0 = (tile / g->tilesW) * m, ox0 = (tile % g->tilesW) * m;
+            const int lane = grp * VW + l, tile = t0 + (lane < tb ? lane : 0), tl = tile % g->T;
+            const int base = (int)((tile / g->T) * g->yImage);
+            const int oy0 = (tl / g->tilesW) * m, ox0 = (tl % g->tilesW) * m;
+            tbase[grp][l] = base + oy0 * g->OW + ox0;
+            trows[grp][l] = (int8_t)(lane >= tb ? 0 : (g->OH - oy0 < m ? g->OH - oy0 : m));
+            tcols[grp][l] = (int8_t)(g->OW - ox0 < m ? g->OW - ox0 : m);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < m; j++) {
                     int in = lane < tb && oy0 + i < g->OH && ox0 + j < g->OW;
-                    oidx[grp][i * m + j][l] = in ? (oy0 + i) * g->OW + ox0 + j : 0;
+                    oidx[grp][i * m + j][l] = in ? base + (oy0 + i) * g->OW + ox0 + j : 0;
                     ook[grp][i * m + j][l] = in ? -1 : 0;
                 }
         }
     }
     for (int kc = k0; kc < k1; kc += WK_KCHUNK) {
         const int kn = (k1 - kc) < WK_KCHUNK ? (k1 - kc) : WK_KCHUNK;
-        FN(products)(V, xistride, a2, TB, row_ptr, col_off, values, row_stride, (long)row_base + kc, kn, M);
+        if (col16) FN(products_16)(V, xistride, a2, TBc, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else FN(products_32)(V, xistride, a2, TBc, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        const long mstride = (long)kn * TBc + WK_PAD;
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            const float *Mk = M + (long)kk * TB;
-            const long mstride = (long)kn * TB + WK_PAD;
+            const float *Mk = M + (long)kk * TBc;
+            // Prefetch (for writing) the output rows of the next out-channel: its plane is
+            // far from this one and not yet in cache.
+            if (k + 1 < k1)
+                for (int grp = 0; grp * VW < tb; grp++)
+                    if (ocount[grp] > 0)
+                        for (int i = 0; i < m && i < orows[grp]; i++) {
+                            const float *p = dst + plane + obase[grp] + (long)i * g->OW;
+                            for (int q = 0; q < ocount[grp]; q += 16) __builtin_prefetch(p + q, 1);
+                            __builtin_prefetch(p + ocount[grp] - 1, 1);
+                        }
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
             }
         }
     }
 }
 
+#undef STORE_TILES
 #undef INL
 #undef FN
 #undef CAT

@@ -158,4 +158,43 @@ final class ConvTests: XCTestCase {
             }
         }
     }
+
+    /// Small planes (fewer tiles per row than a vector): blocks run across the images of a
+    /// batch (block widths 16, 32, 64 chosen per call), and with fewer blocks than threads
+    /// the threads share one input transform. Each case against the reference; any thread
+    /// count gives the same bits; groups and both column-offset widths (16-bit when C * TB
+    /// fits, 32-bit for the 4100-channel case).
+    func testRasterBlocksAcrossImagesAndSharedInput() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (hw, c, k, groups, batches) in [(13, 8, 12, 1, [1, 4, 5, 9]), (7, 6, 8, 2, [1, 3]), (4, 4100, 2, 1, [2])] {
+                    var rng = SeededRNG(seed: UInt64(500 + i))
+                    let a = tile.alpha, cg = c / groups
+                    let u = rng.sparse(a * a * k * cg, density: 0.4)
+                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+                    let pad = Int64(tile.r / 2)
+                    let g = makeGraph(input: [1, hw, hw], nodes: nodes + [
+                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                             attributes: ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups)), "relu": .int(c > 4096 ? 0 : 1)])],
+                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
+                                                   data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
+                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+                    XCTAssertTrue(explained.contains(c > 4096 ? "32-bit column offsets" : "16-bit column offsets"), explained)
+                    for batch in batches {
+                        let (got, want) = try runBoth(g, batch: batch, seed: 6, threads: 1)
+                        assertInformative(want)
+                        XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                                 "\(tile) \(hw)x\(hw) c \(c) batch \(batch) isa \(isa)")
+                        for t in [2, 3, 16] {
+                            let (other, _) = try runBoth(g, batch: batch, seed: 6, threads: t)
+                            XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "\(tile) batch \(batch) threads \(t)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -20,19 +20,32 @@ typedef struct {
     int OH, OW;         ///< output plane size
     int tilesW;         ///< tiles per output row (ceil(OW / m))
     int T;              ///< tiles per image (tilesH * tilesW)
-    int TB;             ///< tiles per block: 16, 32 or 64
+    int TB;             ///< floats per row of V (column offsets are c * TB): 16, 32 or 64
+    int TBc;            ///< tiles per block computed: 16, 32 or 64, at most TB
+    int N;              ///< images whose tiles are numbered one after the other (tile t is tile
+                        ///< t % T of image t / T); 1 when the caller passes one image
+    long xImage;        ///< floats between consecutive images in x (when N > 1)
+    long yImage;        ///< floats between consecutive images in y (when N > 1)
 } wk_wino_geom;
 
-/// Computes out-channels k0..<k1 of the group for the tb (<= TB) tiles t0 ..< t0 + tb:
-/// input transform of the block into V = scratch[a2][C][TB] (skipped when
-/// `transform_input` is 0: V already holds this block), then per k the sparse
-/// products of all alpha^2 positions into an L1-resident [a2][TB] scratch, the
-/// output transform, bias, optional ReLU and the store into y[k][OH][OW].
-/// CSR row (xi, k) is `row_stride * xi + row_base + k`; col_off[e] = c * TB.
+/// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:
+/// input transform of the block into V = [a2][C][TB] (`wk_wino_v_floats` floats; skipped
+/// when `transform_input` is 0: V already holds this block), then per chunk of out-channels
+/// the sparse products of all alpha^2 positions into M = [a2][chunk][TBc] (the rest of
+/// `wk_wino_scratch_floats`), the output transform, bias, optional ReLU and the store into
+/// y[k][OH][OW]. CSR row (xi, k) is `row_stride * xi + row_base + k`; col_off[e] = c * TB,
+/// 16-bit (uint16_t) when `col16` is 1, else int32_t.
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const int32_t *col_off, const float *values,
+                   const int32_t *row_ptr, const void *col_off, int col16, const float *values,
                    int row_stride, int row_base, int k0, int k1,
-                   const float *bias, int relu, float *y, float *scratch, int transform_input);
+                   const float *bias, int relu, float *y, float *V, float *M, int transform_input);
+
+/// The input transform alone, for channels c0 ..< c1 of the block's tiles, into V (the
+/// layout `wk_wino_block` reads): lets several threads share one block's V.
+void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V);
+
+/// Floats of V in the scratch layout (the start of `wk_wino_scratch_floats`).
+long wk_wino_v_floats(const wk_wino_geom *g);
 
 /// Dense product C[i][0..n) = sum_d A[i][d] * B[d][0..n) for rows i0 <= i < i1 (row-major,
 /// strides lda, ldb, ldc). Each element sums d in increasing order (thread-count independent).

@@ -1,19 +1,28 @@
 // Winograd convolution from Winograd-domain weights (dense or CSR), stride 1.
 // Legend: m output-tile edge, r kernel edge, alpha = m + r - 1, a2 = alpha^2
 // Winograd positions xi, T = tilesH * tilesW tiles per image (tilesH = ceil(OH / m)),
-// G groups, Cg = C/G, Kg = K/G, TB tiles per block (16, 32 or 64).
+// G groups, Cg = C/G, Kg = K/G, TB floats per V row (16, 32 or 64), TBc tiles per block.
 // Weights W[xi][k][c] ([alpha, alpha, K, Cg]: rows (xi, k) of an (a2 K) x Cg CSR matrix;
-// dense weights are stored as a CSR matrix holding every entry).
-// Work item (n, g, tile block, out-channel chunk), run by the C kernel wk_wino_block:
+// dense weights are stored as a CSR matrix holding every entry; column offsets c * TB in
+// 16 bits where Cg * TB allows).
+// Blocks: segments of one tile row when a row holds a SIMD vector of tiles, else runs of
+// tiles in raster order through all images of the batch (TBc chosen per call).
+// Work item (image or batch, g, tile block, out-channel chunk), run by wk_wino_block:
 //   V[xi][c][t] = (B^T d[c,t] B)[xi]               per thread, reused across a thread's
-//                                                  consecutive chunks of the same block
-//   M[xi][t]    = sum_c W[xi][g*Kg + k][c] V[xi][c][t]   one out-channel at a time (L1)
+//                                                  consecutive chunks of the same block;
+//                                                  shared by all threads (computed by all,
+//                                                  channel ranges) when blocks < threads
+//   M[xi][k][t] = sum_c W[xi][g*Kg + k][c] V[xi][c][t]   per chunk of 32 out-channels
 //   y tile      = A^T M A + bias[k] (ReLU if fused); parts beyond OH x OW dropped.
 // Items write disjoint outputs; each sum runs in a fixed order: bit-identical results for
-// any thread count.
+// any thread count. (The block width sets the order of a row's partial sums, so results
+// may differ in the last bits between batch sizes.)
 import CWinoKernels
 import WinoFormat
 import WinoKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Winograd convolution layer.
 final class WinogradConvLayer: Layer {
@@ -25,10 +34,18 @@ final class WinogradConvLayer: Layer {
     let geom: wk_wino_geom
     let alpha: Int
     let rowPtr: [Int32]
-    let colOff: [Int32]       // column index * TB
+    let colOff16: [UInt16]    // column index * TB, when every offset fits in 16 bits
+    let colOff32: [Int32]     // column index * TB, otherwise
     let values: AlignedBuffer
     let nnz: Int
     let storedDense: Bool
+    /// Most bytes V (alpha^2 x Cg x TB floats) may take when choosing TB.
+    /// The L2 size where the system reports a plausible one (measured here: TB at the
+    /// 512 KiB L2 beat TB at 1 MiB on most layers), else 1 MiB.
+    static let vLimit: Int = {
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        return l2 >= 128 << 10 && l2 <= 16 << 20 ? l2 : 1 << 20
+    }()
     /// Blocks are segments of one tile row (else runs of tiles in raster order).
     let rowBlocks: Bool
     let blocksPerRow: Int
@@ -49,20 +66,21 @@ final class WinogradConvLayer: Layer {
         let m = variant.m, a2 = alpha * alpha
         let cg = params.inChannels / params.groups
         let tilesW = (ow + m - 1) / m, tiles = ((oh + m - 1) / m) * tilesW
-        // Blocks of TB tiles (16, 32 or 64). When a tile row holds at least one SIMD vector
-        // of tiles, blocks are segments of one tile row (contiguous loads and stores, no
-        // gathers); otherwise they run through the tiles in raster order. TB is as large as
-        // useful while the block's V stays within 1 MiB (L2): long vector rows amortise each
-        // CSR row's overhead when C is small.
+        // Blocks of up to 64 tiles. When a tile row holds at least one SIMD vector of tiles,
+        // blocks are segments of one tile row (contiguous loads and stores, no gathers), TB
+        // tiles long. Otherwise they run through the tiles in raster order, across the images
+        // of a batch, and each call picks the block width (16, 32 or 64 tiles, at most TB) that
+        // fits its tile count. TB is as large as useful while V (alpha^2 x Cg x TB floats) stays
+        // within 1 MiB: long vector rows amortise each CSR entry's index and weight loads.
         let vw = Int(wk_vector_width())
         rowBlocks = vw > 1 && tilesW >= vw
-        let span = rowBlocks ? tilesW : tiles
         var tb = 16
-        for cand in [32, 64] where span > tb && a2 * cg * cand * 4 <= 1 << 20 { tb = cand }
+        for cand in [32, 64] where (!rowBlocks || tilesW > tb) && a2 * cg * cand * 4 <= WinogradConvLayer.vLimit { tb = cand }
         blocksPerRow = (tilesW + tb - 1) / tb
         geom = wk_wino_geom(variant: Int32(variant.rawValue), C: Int32(cg), H: Int32(h), W: Int32(w),
                             padT: Int32(params.window.padTop), padL: Int32(params.window.padLeft),
-                            OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb))
+                            OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb),
+                            TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow)
         let csr: CSRMatrix
         switch weight.data {
         case .csr(let mtx):
@@ -76,7 +94,14 @@ final class WinogradConvLayer: Layer {
             storedDense = true
         }
         rowPtr = csr.rowPtr
-        colOff = csr.colIdx.map { $0 * Int32(tb) }
+        // Column offsets c * TB, in 16 bits where they fit (less index traffic per entry).
+        if cg * tb <= 1 << 16 {
+            colOff16 = csr.colIdx.map { UInt16(Int($0) * tb) }
+            colOff32 = []
+        } else {
+            colOff16 = []
+            colOff32 = csr.colIdx.map { $0 * Int32(tb) }
+        }
         values = AlignedBuffer(csr.values)
         nnz = csr.nnz
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: params.outChannels)
@@ -87,7 +112,9 @@ final class WinogradConvLayer: Layer {
     var explanation: String {
         let kind = storedDense ? "dense" : "CSR \(String(format1: density * 100))% dense"
         let backend = String(cString: wk_isa_name())
-        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles in blocks of \(geom.TB)\(rowBlocks ? " along tile rows" : ""), weights \(kind), \(backend) kernel"
+        let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
+        let index = colOff32.isEmpty ? "16-bit" : "32-bit"
+        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index) column offsets), \(backend) kernel"
             + (note.map { " (\($0))" } ?? "")
     }
 
@@ -96,53 +123,97 @@ final class WinogradConvLayer: Layer {
         return ScratchNeed(perThread: Int(wk_wino_scratch_floats(&g)), shared: 0)
     }
 
+    /// Block width for `total` tiles in raster order: the widest of 16, 32 and 64 (at most
+    /// TB) that pads the tiles by at most 1/8 more than 16-wide blocks would.
+    static func blockWidth(total: Int, tb: Int) -> Int {
+        let padded16 = (total + 15) / 16 * 16
+        var best = 16
+        for cand in [32, 64] where cand <= tb && (total + cand - 1) / cand * cand * 8 <= padded16 * 9 { best = cand }
+        return best
+    }
+
     func run(_ io: LayerIO, _ ctx: RunContext) {
         let G = p.groups, cg = c / G, kg = p.outChannels / G, K = p.outChannels
-        let T = Int(geom.T), TB = Int(geom.TB), tilesW = Int(geom.tilesW), perRow = blocksPerRow
+        let T = Int(geom.T), tilesW = Int(geom.tilesW), perRow = blocksPerRow
         let rowBlocks = self.rowBlocks
-        let blocks = rowBlocks ? (T / tilesW) * perRow : (T + TB - 1) / TB
+        let plane = h * w, oplane = oh * ow
+        // Raster-order blocks run through the tiles of all images at once (tile t of image
+        // t / T) when the kernel's 32-bit lane offsets can address the whole batch.
+        let acrossImages = !rowBlocks && io.batch > 1
+            && io.batch * c * plane < Int(Int32.max) && io.batch * K * oplane < Int(Int32.max)
+        let units = acrossImages ? 1 : io.batch          // calls' image ranges
+        let unitTiles = acrossImages ? io.batch * T : T
+        var geom = self.geom
+        geom.N = Int32(acrossImages ? io.batch : 1)
+        let TB = rowBlocks ? Int(geom.TB) : WinogradConvLayer.blockWidth(total: unitTiles, tb: Int(geom.TB))
+        geom.TBc = Int32(TB)
+        let blocks = rowBlocks ? (T / tilesW) * perRow : (unitTiles + TB - 1) / TB
         // First tile and tile count of block b.
         func block(_ b: Int) -> (t0: Int, count: Int) {
             if rowBlocks {
                 let tx = (b % perRow) * TB
                 return ((b / perRow) * tilesW + tx, min(TB, tilesW - tx))
             }
-            return (b * TB, min(TB, T - b * TB))
+            return (b * TB, min(TB, unitTiles - b * TB))
         }
         // Split out-channels when there are too few blocks to feed the threads.
         let want = 4 * ctx.threads
-        let base = io.batch * G * blocks
+        let base = units * G * blocks
         let kchunks = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
         let items = base * kchunks
-        let plane = h * w, oplane = oh * ow
         let x = io.inputs[0], y = io.output
         let scratch = ctx.scratch
         let c = self.c
-        // Which (n, g, block) each thread's V currently holds (on the stack: no allocation).
+        let col16: Int32 = colOff32.isEmpty ? 1 : 0
+        let vFloats = withUnsafePointer(to: &geom) { Int(wk_wino_v_floats($0)) }
+        // Fewer blocks than threads: every thread would transform the same block's input for
+        // its share of out-channels. Instead the threads first transform each block's input
+        // together (channel ranges) into the V area of thread b's scratch (block b), then all
+        // read it; each thread's products go to its own M area.
+        let sharedV = ctx.threads > 1 && base < ctx.threads
+        if sharedV {
+            let parts = ctx.threads
+            var g0 = geom
+            withUnsafePointer(to: &g0) { gp in
+                parallelFor(ctx.pool, base * parts) { item, _ in
+                    let key = item / parts, part = item % parts
+                    let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
+                    let (t0, count) = block(blk)
+                    wk_wino_input(gp, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
+                                  Int32(cg * part / parts), Int32(cg * (part + 1) / parts), scratch[key])
+                }
+            }
+        }
+        // Which (unit, g, block) each thread's V currently holds (on the stack: no allocation).
         withUnsafeTemporaryAllocation(of: Int.self, capacity: ctx.threads) { heldBuffer in
         let held = heldBuffer.baseAddress!
         held.initialize(repeating: -1, count: ctx.threads)
         rowPtr.withUnsafeBufferPointer { rp in
-            colOff.withUnsafeBufferPointer { cp in
+            colOff16.withUnsafeBufferPointer { c16 in
+            colOff32.withUnsafeBufferPointer { c32 in
                 bias.withUnsafeBufferPointer { bp in
-                    let rp = rp.baseAddress!, cp = cp.baseAddress!, bp = bp.baseAddress!
+                    let rp = rp.baseAddress!, bp = bp.baseAddress!
+                    // (No entries at all: the kernel reads no offsets, any valid pointer will do.)
+                    let cp = (col16 == 1 ? c16.baseAddress.map(UnsafeRawPointer.init) : c32.baseAddress.map(UnsafeRawPointer.init))
+                        ?? UnsafeRawPointer(rp)
                     let vals = values.pointer
-                    var geom = self.geom
                     let relu: Int32 = p.relu ? 1 : 0
                     withUnsafePointer(to: &geom) { gp in
                         parallelFor(ctx.pool, items) { item, thread in
                             let key = item / kchunks, chunk = item % kchunks
                             let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
                             let k0 = kg * chunk / kchunks, k1 = kg * (chunk + 1) / kchunks
-                            let fresh: Int32 = held[thread] == key ? 0 : 1
+                            let fresh: Int32 = sharedV || held[thread] == key ? 0 : 1
                             held[thread] = key
                             let (t0, count) = block(blk)
                             wk_wino_block(gp, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
-                                          rp, cp, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
-                                          bp + g * kg, relu, y + (n * K + g * kg) * oplane, scratch[thread], fresh)
+                                          rp, cp, col16, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
+                                          bp + g * kg, relu, y + (n * K + g * kg) * oplane,
+                                          sharedV ? scratch[key] : scratch[thread], scratch[thread] + vFloats, fresh)
                         }
                     }
                 }
+            }
             }
         }
         }
