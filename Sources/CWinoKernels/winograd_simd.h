@@ -399,6 +399,52 @@ DEFINE_ROW(32, int32_t)
 DEFINE_ROW(16, uint16_t)
 #undef DEFINE_ROW
 
+// Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
+// M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
+// tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts feed 12 FMAs).
+// Each element sums c in increasing order in one accumulator: the result depends only on the
+// row, not on how rows are grouped.
+INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wstride, const int R,
+                        const int NV, float *out, long ostride) {
+    VT acc[6][2];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = V_ZERO();
+    for (int c = 0; c < C; c++) {
+        const float *p = Vx + (long)c * TB;
+        VT x0 = V_LOAD(p), x1 = NV > 1 ? V_LOAD(p + VW) : x0;
+        for (int r = 0; r < R; r++) {
+            const VT wr = V_SET1(w[r * wstride + c]);
+            acc[r][0] = V_FMA(wr, x0, acc[r][0]);
+            if (NV > 1) acc[r][1] = V_FMA(wr, x1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * VW, acc[r][v]);
+}
+
+ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int TB, int TBc, int C,
+                                    const int32_t *row_ptr, const float *values, long row_stride,
+                                    long row0, int kn, float *M) {
+    for (int xi = 0; xi < a2; xi++) {
+        const float *Vx = V + xi * xistride;
+        const int32_t *rp = row_ptr + row_stride * xi + row0;
+        const float *w = values + rp[0];           // rows of one position are consecutive
+        float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);
+        for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
+            const int two = TBc - v0 >= 2 * VW;
+            int kk = 0;
+            for (; kk + 6 <= kn; kk += 6) {
+                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, out + (long)kk * TBc + v0, TBc);
+                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, out + (long)kk * TBc + v0, TBc);
+            }
+            for (; kk < kn; kk++) {
+                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, out + (long)kk * TBc + v0, TBc);
+                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, out + (long)kk * TBc + v0, TBc);
+            }
+        }
+    }
+}
+
 ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
                            const int32_t *row_ptr, const void *col_off, int col16, const float *values,
                            int row_stride, int row_base, int k0, int k1,
@@ -437,7 +483,8 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     }
     for (int kc = k0; kc < k1; kc += WK_KCHUNK) {
         const int kn = (k1 - kc) < WK_KCHUNK ? (k1 - kc) : WK_KCHUNK;
-        if (col16) FN(products_16)(V, xistride, a2, TBc, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col16) FN(products_16)(V, xistride, a2, TBc, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         else FN(products_32)(V, xistride, a2, TBc, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         const long mstride = (long)kn * TBc + WK_PAD;
         for (int kk = 0; kk < kn; kk++) {

@@ -127,14 +127,17 @@ final class ConvTests: XCTestCase {
     }
 
     /// Larger planes: several tile blocks (16 and 32 tiles), partial blocks, out-channel
-    /// chunks; both kernel implementations; any thread count gives the same bits.
+    /// chunks, dense weights (the register-blocked product: groups of 6 out-channels and a
+    /// remainder, row and raster blocks); every kernel implementation; any thread count
+    /// gives the same bits.
     func testBlockedKernelsOnLargerPlanes() throws {
         // Every instruction set in use here and below it (2 AVX-512 where the CPU has it, 1 AVX2, 0 portable).
         for isa in (0...wk_isa()).reversed() {
             wk_limit_isa(Int32(isa))
             defer { wk_reset_isa() }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
-                for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0), (20, 80, 6, 4, 0.7)] {
+                for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0), (20, 80, 6, 4, 0.7),
+                                              (13, 40, 7, 14, 1.0), (11, 11, 9, 13, 1.0)] {
                     var rng = SeededRNG(seed: UInt64(400 + i))
                     let a = tile.alpha
                     let u = rng.sparse(a * a * k * c, density: density)

@@ -26,6 +26,8 @@ typedef struct {
                         ///< t % T of image t / T); 1 when the caller passes one image
     long xImage;        ///< floats between consecutive images in x (when N > 1)
     long yImage;        ///< floats between consecutive images in y (when N > 1)
+    int dense;          ///< 1: every CSR row holds all C entries in column order (dense
+                        ///< weights); the products then run as a register-blocked dense product
 } wk_wino_geom;
 
 /// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:

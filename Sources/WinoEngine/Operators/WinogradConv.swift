@@ -80,7 +80,8 @@ final class WinogradConvLayer: Layer {
         geom = wk_wino_geom(variant: Int32(variant.rawValue), C: Int32(cg), H: Int32(h), W: Int32(w),
                             padT: Int32(params.window.padTop), padL: Int32(params.window.padLeft),
                             OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb),
-                            TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow)
+                            TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow,
+                            dense: { if case .dense = weight.data { return 1 } else { return 0 } }())
         let csr: CSRMatrix
         switch weight.data {
         case .csr(let mtx):
@@ -110,7 +111,7 @@ final class WinogradConvLayer: Layer {
     var density: Double { Double(nnz) / Double(alpha * alpha * p.outChannels * (p.inChannels / p.groups)) }
 
     var explanation: String {
-        let kind = storedDense ? "dense" : "CSR \(String(format1: density * 100))% dense"
+        let kind = storedDense ? "dense (register-blocked dense product)" : "CSR \(String(format1: density * 100))% dense"
         let backend = String(cString: wk_isa_name())
         let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
         let index = colOff32.isEmpty ? "16-bit" : "32-bit"
