@@ -67,6 +67,11 @@ void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, c
 void wk_lrn(int C, long stride, int n, const float *x, float *y, int before, int after,
             float scale, float bias, float beta);
 
+/// Runs `iters` steps of 12 independent FMA chains of the instruction set in use (sink:
+/// 12 floats in, a result out, so the work is not optimised away) and returns the
+/// floating-point operations done. Timing it gives the measured FMA peak of one thread.
+double wk_fma_burn(long iters, float *sink);
+
 /// Floats of scratch `wk_wino_block` needs.
 long wk_wino_scratch_floats(const wk_wino_geom *g);
 

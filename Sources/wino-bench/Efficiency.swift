@@ -1,0 +1,114 @@
+// wino-bench efficiency: how close the sparse product comes to the FMA peak.
+// The product's time is the layer's time at the given density minus its time with no
+// weights at all (same shapes and blocks: transforms, scratch traffic and output only).
+// Its FLOPs are counted on the nonzeros: 2 x nnz x tiles (real tiles, not padded lanes).
+// The peak is measured on this thread with independent FMA chains (wk_fma_burn).
+import ArgumentParser
+import CWinoKernels
+import Foundation
+import WinoEngine
+import WinoFormat
+
+/// One row of the efficiency table.
+struct EfficiencyRow: Codable {
+    var layer: String
+    var batch: Int
+    var density: Double
+    var nnz: Int
+    var layer_ms: Double
+    var no_product_ms: Double
+    var product_share: Double
+    var product_gflops: Double
+    var peak_gflops: Double
+    var product_efficiency: Double
+}
+
+struct Efficiency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Single-thread sparse-product efficiency: GFLOP/s on the nonzeros against the measured FMA peak.")
+
+    @Option(help: "Comma-separated layer names (default: all).")
+    var layers: String?
+    @Option(help: "Winograd-domain density.")
+    var density = 0.1
+    @Option(help: "Comma-separated batch sizes.")
+    var batches = "1,8"
+    @Option(help: "Minimum repetitions per measurement.")
+    var reps = 10
+    @Option(help: "Output format: md or json.")
+    var format: OutputFormat = .md
+
+    /// Measured single-thread FMA peak (GFLOP/s) of the kernels' instruction set: the best of 5 runs.
+    static func peakGflops() -> Double {
+        var sink = [Float](repeating: 1, count: 16)
+        var best = 0.0
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let flops = wk_fma_burn(20_000_000, &sink)
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = max(best, flops / dt / 1e9)
+        }
+        return best
+    }
+
+    func run() throws {
+        let names = layers.map { Set($0.split(separator: ",").map(String.init)) }
+        let shapes = ConvShape.all.filter { names?.contains($0.name) ?? true }
+        guard !shapes.isEmpty else { throw ValidationError("no known layer selected") }
+        let bs = batches.split(separator: ",").compactMap { Int($0) }
+        let peak = Efficiency.peakGflops()
+        var rows = [EfficiencyRow]()
+        for s in shapes {
+            let variant: WinogradVariant = s.r == 5 ? .f4x4_5x5 : .f4x4_3x3
+            let w = prunedWinogradWeights(s, tile: variant, density: density, seed: 42)
+            let none = prunedWinogradWeights(s, tile: variant, density: 0, seed: 42)
+            let nnz = w.winograd.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+            let m = variant.m
+            let tiles = ((s.h + m - 1) / m) * ((s.w + m - 1) / m)
+            for b in bs {
+                var rng = SplitMix(state: 7)
+                let x = (0..<(b * s.c * s.h * s.w)).map { _ in Float.random(in: -1...1, using: &rng) }
+                let full = try Model(graph: layerGraph(s, tile: variant, weights: w, density: density, direct: false),
+                                     options: .init(threads: 1))
+                let empty = try Model(graph: layerGraph(s, tile: variant, weights: none, density: 0, direct: false),
+                                      options: .init(threads: 1))
+                var out = [Float](repeating: 0, count: b * full.outputShape.reduce(1, *))
+                // Interleaved runs, so that both see the same machine noise.
+                var tf = [Double](), te = [Double]()
+                try x.withUnsafeBufferPointer { xp in
+                    try out.withUnsafeMutableBufferPointer { op in
+                        for i in 0..<(reps + 2) {
+                            for (model, isFull) in [(full, true), (empty, false)] {
+                                let t0 = DispatchTime.now().uptimeNanoseconds
+                                try model.predict(xp, batch: b, into: op)
+                                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                                if i >= 2 { if isFull { tf.append(dt) } else { te.append(dt) } }
+                            }
+                        }
+                    }
+                }
+                let layerMs = Stats(tf).median, emptyMs = Stats(te).median
+                let productMs = max(layerMs - emptyMs, 1e-9)
+                let gflops = 2 * Double(nnz) * Double(tiles * b) / (productMs * 1e6)
+                rows.append(EfficiencyRow(layer: s.name, batch: b, density: density, nnz: nnz, layer_ms: layerMs,
+                                          no_product_ms: emptyMs, product_share: productMs / layerMs,
+                                          product_gflops: gflops, peak_gflops: peak, product_efficiency: gflops / peak))
+            }
+        }
+        switch format {
+        case .json:
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(rows), as: UTF8.self))
+        default:
+            print(String(format: "Measured FMA peak, one thread (%@): %.1f GFLOP/s", String(cString: wk_isa_name()), peak))
+            print("")
+            print("| layer | batch | density | nonzeros | layer ms | without product ms | product share | product GFLOP/s (nonzeros) | of FMA peak |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            for r in rows {
+                print(String(format: "| %@ | %d | %.2f | %d | %.3f | %.3f | %.0f%% | %.1f | %.0f%% |", r.layer, r.batch, r.density, r.nnz,
+                             r.layer_ms, r.no_product_ms, r.product_share * 100, r.product_gflops, r.product_efficiency * 100))
+            }
+        }
+    }
+}
