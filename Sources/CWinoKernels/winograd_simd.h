@@ -120,7 +120,7 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
             total += (long)nrows[n] * Wp;                                                          \
         }                                                                                          \
         if (total > WK_STAGE_MAX) return 0;                                                        \
-        float stage[WK_STAGE_MAX] __attribute__((aligned(64)));                                    \
+        float stage[WK_STAGE_MAX + 8] __attribute__((aligned(64)));                                \
         int off[64];                                                                               \
         const int groups = g->TBc / VW;                                                            \
         for (int l = 0; l < groups * VW; l++) {                                                    \
@@ -128,7 +128,17 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
             off[l] = soff[n] + ((tl / g->tilesW) * MM - r0[n]) * Wp + (tl % g->tilesW) * MM;       \
         }                                                                                          \
         const long plane = (long)g->H * g->W, xistride = (long)g->C * g->TB + WK_PAD;              \
-        const int lo = g->padL, hi = g->padL + g->W < Wp ? g->padL + g->W : Wp;                    \
+        /* Column masks of each 8-float step of a row (input column q + lane - padL in    */    \
+        /* [0, W)); a row's last step may spill into the next row, which is written after. */    \
+        __m256i colmask[8];                                                                        \
+        const int steps = (Wp + 7) / 8;                                                            \
+        if (steps > 8) return 0;                                                                   \
+        for (int q = 0; q < steps; q++) {                                                          \
+            const __m256i col = _mm256_add_epi32(_mm256_set1_epi32(q * 8 - g->padL),               \
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));       \
+            colmask[q] = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)),          \
+                                          _mm256_cmpgt_epi32(_mm256_set1_epi32(g->W), col));       \
+        }                                                                                          \
         for (int c = c0; c < c1; c++) {                                                            \
             for (int n = 0; n < nimg; n++) {                                                       \
                 const float *src = x + (n0 + n) * g->xImage + c * plane;                           \
@@ -136,11 +146,13 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
                 for (int r = 0; r < nrows[n]; r++) {                                               \
                     const int iy = r0[n] + r - g->padT;                                            \
                     float *row = st + r * Wp;                                                      \
-                    if (iy < 0 || iy >= g->H) { memset(row, 0, sizeof(float) * Wp); continue; }   \
+                    if (iy < 0 || iy >= g->H) {                                                    \
+                        for (int q = 0; q < steps; q++) _mm256_storeu_ps(row + q * 8, V_ZERO());   \
+                        continue;                                                                  \
+                    }                                                                              \
                     const float *in = src + (long)iy * g->W - g->padL;                             \
-                    for (int q = 0; q < lo; q++) row[q] = 0;                                       \
-                    memcpy(row + lo, in + lo, sizeof(float) * (hi - lo));                          \
-                    for (int q = hi; q < Wp; q++) row[q] = 0;                                      \
+                    for (int q = 0; q < steps; q++)                                                \
+                        _mm256_storeu_ps(row + q * 8, _mm256_maskload_ps(in + q * 8, colmask[q])); \
                 }                                                                                  \
             }                                                                                      \
             float *dst = V + (long)c * g->TB;                                                      \
@@ -348,14 +360,16 @@ DEFINE_OUTPUT(4, 6, 4)
 DEFINE_OUTPUT(5, 8, 4)
 #undef DEFINE_OUTPUT
 
-// out[0..NV*VW) = sum over CSR entries e..<e1 of w * Vx[col]; NV vectors per row.
-// S = 8 / NV interleaved partial sums (entry index mod S) keep 8 FMA chains in flight;
-// leftover entries go to the first set; the sets are added in a fixed tree order, so the
-// result depends only on the row (and NV).
+// out[0..NV*VW) = sum over CSR entries e..<e1 of w * Vx[col]; NV (1..8) vectors per row.
+// S interleaved partial sums (entry index mod S; S = 8 / NV for NV <= 2, 2 for NV 3-4,
+// else 1) keep about 8 FMA chains in flight; leftover entries go to the first set; the sets
+// are added in a fixed tree order, so the result depends only on the row (and NV).
+#define ROWS_NV(IDX, NV)                                                                           \
+    for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, NV, out)
 #define DEFINE_ROW(IDX, IT)                                                                        \
     INL void FN(row_product_##IDX)(const float *Vx, int e, const int e1, const IT *col_off,        \
                                    const float *values, const int NV, float *out) {                \
-        const int S = NV >= 8 ? 1 : 8 / NV;                                                        \
+        const int S = NV >= 5 ? 1 : (NV >= 3 ? 2 : 8 / NV);                                        \
         VT acc[8];                                                                                 \
         for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();                                        \
         for (; e + S <= e1; e += S)                                                                \
@@ -385,19 +399,22 @@ DEFINE_OUTPUT(5, 8, 4)
             const int32_t *rp = row_ptr + row_stride * xi + row0;                                  \
             float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);                                 \
             /* Literal NV so that each width is unrolled with its accumulators in registers. */    \
-            if (TBc == VW)                                                                         \
-                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 1, out); \
-            else if (TBc == 2 * VW)                                                                \
-                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 2, out); \
-            else if (TBc == 4 * VW)                                                                \
-                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 4, out); \
-            else                                                                                   \
-                for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, 8, out); \
+            switch (TBc / VW) {                                                                    \
+            case 1: ROWS_NV(IDX, 1); break;                                                        \
+            case 2: ROWS_NV(IDX, 2); break;                                                        \
+            case 3: ROWS_NV(IDX, 3); break;                                                        \
+            case 4: ROWS_NV(IDX, 4); break;                                                        \
+            case 5: ROWS_NV(IDX, 5); break;                                                        \
+            case 6: ROWS_NV(IDX, 6); break;                                                        \
+            case 7: ROWS_NV(IDX, 7); break;                                                        \
+            default: ROWS_NV(IDX, 8); break;                                                       \
+            }                                                                                      \
         }                                                                                          \
     }
 DEFINE_ROW(32, int32_t)
 DEFINE_ROW(16, uint16_t)
 #undef DEFINE_ROW
+#undef ROWS_NV
 
 // Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
 // M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of

@@ -157,6 +157,15 @@ final class WinogradConvLayer: Layer {
             }
             return (b * TB, min(TB, unitTiles - b * TB))
         }
+        // A block with fewer tiles than TB (the last of a row or of the batch) computes only
+        // the vectors it needs.
+        let vw = Int(wk_vector_width())
+        let callGeom = geom
+        func blockGeom(_ count: Int) -> wk_wino_geom {
+            var gb = callGeom
+            if count < TB { gb.TBc = Int32((count + vw - 1) / vw * vw) }
+            return gb
+        }
         // Split out-channels when there are too few blocks to feed the threads.
         let want = 4 * ctx.threads
         let base = units * G * blocks
@@ -174,15 +183,13 @@ final class WinogradConvLayer: Layer {
         let sharedV = ctx.threads > 1 && base < ctx.threads
         if sharedV {
             let parts = ctx.threads
-            var g0 = geom
-            withUnsafePointer(to: &g0) { gp in
-                parallelFor(ctx.pool, base * parts) { item, _ in
-                    let key = item / parts, part = item % parts
-                    let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
-                    let (t0, count) = block(blk)
-                    wk_wino_input(gp, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
-                                  Int32(cg * part / parts), Int32(cg * (part + 1) / parts), scratch[key])
-                }
+            parallelFor(ctx.pool, base * parts) { item, _ in
+                let key = item / parts, part = item % parts
+                let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
+                let (t0, count) = block(blk)
+                var gb = blockGeom(count)
+                wk_wino_input(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
+                              Int32(cg * part / parts), Int32(cg * (part + 1) / parts), scratch[key])
             }
         }
         // Which (unit, g, block) each thread's V currently holds (on the stack: no allocation).
@@ -199,19 +206,18 @@ final class WinogradConvLayer: Layer {
                         ?? UnsafeRawPointer(rp)
                     let vals = values.pointer
                     let relu: Int32 = p.relu ? 1 : 0
-                    withUnsafePointer(to: &geom) { gp in
-                        parallelFor(ctx.pool, items) { item, thread in
-                            let key = item / kchunks, chunk = item % kchunks
-                            let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
-                            let k0 = kg * chunk / kchunks, k1 = kg * (chunk + 1) / kchunks
-                            let fresh: Int32 = sharedV || held[thread] == key ? 0 : 1
-                            held[thread] = key
-                            let (t0, count) = block(blk)
-                            wk_wino_block(gp, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
-                                          rp, cp, col16, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
-                                          bp + g * kg, relu, y + (n * K + g * kg) * oplane,
-                                          sharedV ? scratch[key] : scratch[thread], scratch[thread] + vFloats, fresh)
-                        }
+                    parallelFor(ctx.pool, items) { item, thread in
+                        let key = item / kchunks, chunk = item % kchunks
+                        let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
+                        let k0 = kg * chunk / kchunks, k1 = kg * (chunk + 1) / kchunks
+                        let fresh: Int32 = sharedV || held[thread] == key ? 0 : 1
+                        held[thread] = key
+                        let (t0, count) = block(blk)
+                        var gb = blockGeom(count)
+                        wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
+                                      rp, cp, col16, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
+                                      bp + g * kg, relu, y + (n * K + g * kg) * oplane,
+                                      sharedV ? scratch[key] : scratch[thread], scratch[thread] + vFloats, fresh)
                     }
                 }
             }
