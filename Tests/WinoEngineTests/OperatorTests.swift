@@ -22,6 +22,10 @@ final class OperatorTests: XCTestCase {
             (.maxPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2])]),
             (.maxPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "ceil_mode": .int(1)]),
             (.maxPool, ["kernel": .ints([2, 3]), "strides": .ints([1, 2]), "pads": .ints([1, 1, 0, 2])]),
+            // Interior windows take the separable fast path, border ones the general path.
+            (.maxPool, ["kernel": .ints([3, 3]), "strides": .ints([1, 1]), "pads": .ints([1, 1, 1, 1])]),
+            (.maxPool, ["kernel": .ints([3, 2]), "strides": .ints([2, 3]), "pads": .ints([0, 1, 2, 0]), "ceil_mode": .int(1)]),
+            (.maxPool, ["kernel": .ints([1, 1]), "strides": .ints([2, 2])]),
             (.avgPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])]),
             (.avgPool, ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "count_include_pad": .int(1)]),
             (.avgPool, ["kernel": .ints([3, 2]), "strides": .ints([2, 2]), "ceil_mode": .int(1), "pads": .ints([1, 0, 1, 1]), "count_include_pad": .int(1)]),

@@ -1,8 +1,12 @@
 // Direct convolution (any kernel, stride, padding, groups) as im2col + matrix product.
 // Legend: N batch, C/K in/out channels, G groups (Cg = C/G, Kg = K/G), R x S kernel,
-// H x W input, OH x OW output, P = OH * OW. Per image n and group g:
-//   col[(c * R + r) * S + s][p] = x[n][g*Cg + c][oy*sh + r - pt][ox*sw + s - pl] (0 outside)
-//   y[n][g*Kg + k][p] = bias[k] + sum_d W[g*Kg + k][d] * col[d][p]     (then ReLU if fused)
+// H x W input, OH x OW output, P = OH * OW. Per image n, group g and block of 64 output
+// pixels p0 ..< p0 + 64 (one work item):
+//   col[(c * R + r) * S + s][p - p0] = x[n][g*Cg + c][oy*sh + r - pt][ox*sw + s - pl] (0 outside)
+//   y[n][g*Kg + k][p] = bias[k] + sum_d W[g*Kg + k][d] * col[d][p - p0]   (then ReLU if fused)
+// The block's slice of `col` (depth x 64 floats) is built in the thread's scratch right
+// before the product and stays in cache while every 6-channel strip of the kernel uses it;
+// the whole im2col matrix is never written to memory.
 // A 1x1, stride-1, unpadded convolution uses the input directly as `col`.
 import WinoFormat
 import WinoKernels
@@ -39,8 +43,11 @@ final class ConvLayer: Layer {
 
     var depth: Int { weight.cols }
 
+    /// Output pixels per work item (columns of one im2col slice).
+    static let block = 64
+
     func scratch(batch: Int) -> ScratchNeed {
-        ScratchNeed(perThread: 0, shared: isPointwise ? 0 : depth * oh * ow)
+        ScratchNeed(perThread: isPointwise ? 0 : depth * ConvLayer.block, shared: 0)
     }
 
     var explanation: String {
@@ -53,53 +60,60 @@ final class ConvLayer: Layer {
         let G = p.groups, cg = c / G, kg = p.outChannels / G, P = oh * ow
         let win = p.window
         let R = win.kernelH, S = win.kernelW
-        let (h, w, oh, ow) = (self.h, self.w, self.oh, self.ow)
+        let (h, w, ow) = (self.h, self.w, self.ow)
         let x = io.inputs[0], y = io.output
-        let col = ctx.shared
+        let scratch = ctx.scratch
         let pointwise = isPointwise
         let weight = self.weight, bias = self.bias, relu = p.relu, K = p.outChannels, depth = self.depth
-        for n in 0..<io.batch {
-            for g in 0..<G {
-                let xg = x + (n * c + g * cg) * h * w
-                if !pointwise {
-                    // im2col, parallel over rows d = (c, r, s).
-                    parallelFor(ctx.pool, depth) { d, _ in
-                        let ci = d / (R * S), r = (d / S) % R, s = d % S
-                        let src = xg + ci * h * w
-                        let dst = col + d * P
-                        // Output columns whose input column ix = ox * sw + s - pl lies in [0, w).
-                        let off = s - win.padLeft, sw = win.strideW
-                        let lo = min(ow, off >= 0 ? 0 : (-off + sw - 1) / sw)
-                        let hi = max(lo, min(ow, w - off <= 0 ? 0 : (w - off + sw - 1) / sw))
-                        for oy in 0..<oh {
-                            let iy = oy * win.strideH + r - win.padTop
-                            let row = dst + oy * ow
-                            if iy < 0 || iy >= h { row.initialize(repeating: 0, count: ow); continue }
+        let B = ConvLayer.block, colBlocks = (P + B - 1) / B
+        // Items (n, g, pixel block), all output channels each: disjoint outputs, and each
+        // output sums its depth in a fixed order, whatever the thread split.
+        parallelFor(ctx.pool, io.batch * G * colBlocks) { item, thread in
+            let n = item / (G * colBlocks), g = (item / colBlocks) % G, blk = item % colBlocks
+            let xg = x + (n * c + g * cg) * h * w
+            let p0 = blk * B, pn = min(P, p0 + B) - p0
+            let b: UnsafePointer<Float>, ldb: Int
+            if pointwise {
+                b = UnsafePointer(xg + p0); ldb = P
+            } else {
+                // im2col of this block: for each row d = (c, r, s), the block's pixels run
+                // along at most a few output rows; each run is a strided copy.
+                let col = scratch[thread]
+                for d in 0..<depth {
+                    let ci = d / (R * S), r = (d / S) % R, s = d % S
+                    let src = xg + ci * h * w
+                    let dst = col + d * pn
+                    let off = s - win.padLeft, sw = win.strideW
+                    // Output columns whose input column ix = ox * sw + off lies in [0, w).
+                    let loO = off >= 0 ? 0 : (-off + sw - 1) / sw
+                    let hiO = max(loO, w - off <= 0 ? 0 : (w - off + sw - 1) / sw)
+                    var q = 0
+                    while q < pn {
+                        let pix = p0 + q, oy = pix / ow, ox0 = pix % ow
+                        let run = min(pn - q, ow - ox0)
+                        let iy = oy * win.strideH + r - win.padTop
+                        let out = dst + q
+                        if iy < 0 || iy >= h {
+                            out.initialize(repeating: 0, count: run)
+                        } else {
                             let line = src + iy * w + off
-                            for ox in 0..<lo { row[ox] = 0 }
+                            let lo = min(run, max(0, loO - ox0)), hi = max(lo, min(run, hiO - ox0))
+                            for j in 0..<lo { out[j] = 0 }
                             if sw == 1 {
-                                (row + lo).update(from: line + lo, count: hi - lo)
+                                (out + lo).update(from: line + ox0 + lo, count: hi - lo)
                             } else {
-                                for ox in lo..<hi { row[ox] = line[ox * sw] }
+                                for j in lo..<hi { out[j] = line[(ox0 + j) * sw] }
                             }
-                            for ox in hi..<ow { row[ox] = 0 }
+                            for j in hi..<run { out[j] = 0 }
                         }
+                        q += run
                     }
                 }
-                let b = pointwise ? UnsafePointer(xg) : UnsafePointer(col)
-                let yg = y + (n * K + g * kg) * P
-                // Product, parallel over blocks of 64 output pixels with all output channels: each
-                // block's slice of `col` (depth x 64) is read from memory once and stays in cache
-                // while every 6-channel strip of the kernel uses it.
-                let rowBlocks = 1, colBlocks = (P + 63) / 64
-                parallelFor(ctx.pool, rowBlocks * colBlocks) { item, _ in
-                    let k0 = 0, k1 = kg
-                    let p0 = item * 64, pn = min(P, p0 + 64) - p0
-                    let gk0 = g * kg + k0
-                    weight.multiply(rows: gk0..<(g * kg + k1), b: b + p0, ldb: P, n: pn, c: yg + k0 * P + p0, ldc: P)
-                    for k in k0..<k1 { biasRelu(yg + k * P + p0, count: pn, bias: bias[g * kg + k], relu: relu) }
-                }
+                b = UnsafePointer(col); ldb = pn
             }
+            let yg = y + (n * K + g * kg) * P
+            weight.multiply(rows: (g * kg)..<((g + 1) * kg), b: b, ldb: ldb, n: pn, c: yg + p0, ldc: P)
+            for k in 0..<kg { biasRelu(yg + k * P + p0, count: pn, bias: bias[g * kg + k], relu: relu) }
         }
     }
 }

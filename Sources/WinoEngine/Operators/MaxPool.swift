@@ -23,17 +23,46 @@ final class MaxPoolLayer: Layer {
     func run(_ io: LayerIO, _ ctx: RunContext) {
         let (h, w, oh, ow, win) = (self.h, self.w, self.oh, self.ow, p.window)
         let x = io.inputs[0], y = io.output
+        let kh = win.kernelH, kw = win.kernelW, sh = win.strideH, sw = win.strideW
+        // Output rows whose window rows all lie inside the input, and likewise columns: there
+        // the window is separable without clipping (column maxima over kh rows, contiguous
+        // and vectorisable, then maxima over kw of them). Border pixels take the general path.
+        let oy0 = min(oh, (win.padTop + sh - 1) / sh), ox0 = min(ow, (win.padLeft + sw - 1) / sw)
+        let oy1 = max(oy0, min(oh, h + win.padTop - kh >= 0 ? (h + win.padTop - kh) / sh + 1 : 0))
+        let ox1 = max(ox0, min(ow, w + win.padLeft - kw >= 0 ? (w + win.padLeft - kw) / sw + 1 : 0))
         parallelFor(ctx.pool, io.batch * c) { plane, _ in
             let src = x + plane * h * w, dst = y + plane * oh * ow
-            for oy in 0..<oh {
-                let sy = PoolSpan(out: oy, kernel: win.kernelH, stride: win.strideH, padBefore: win.padTop, padAfter: win.padBottom, size: h)
-                for ox in 0..<ow {
-                    let sx = PoolSpan(out: ox, kernel: win.kernelW, stride: win.strideW, padBefore: win.padLeft, padAfter: win.padRight, size: w)
-                    var best = -Float.infinity
-                    for iy in sy.lo..<max(sy.lo, sy.hi) {
-                        for ix in sx.lo..<max(sx.lo, sx.hi) { best = max(best, src[iy * w + ix]) }
+            func general(_ oy: Int, _ ox: Int) {
+                let sy = PoolSpan(out: oy, kernel: kh, stride: sh, padBefore: win.padTop, padAfter: win.padBottom, size: h)
+                let sx = PoolSpan(out: ox, kernel: kw, stride: sw, padBefore: win.padLeft, padAfter: win.padRight, size: w)
+                var best = -Float.infinity
+                for iy in sy.lo..<max(sy.lo, sy.hi) {
+                    for ix in sx.lo..<max(sx.lo, sx.hi) { best = max(best, src[iy * w + ix]) }
+                }
+                dst[oy * ow + ox] = best
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { colBuf in
+                let colMax = colBuf.baseAddress!
+                for oy in 0..<oh {
+                    guard oy >= oy0 && oy < oy1 && ox1 > ox0 else {
+                        for ox in 0..<ow { general(oy, ox) }
+                        continue
                     }
-                    dst[oy * ow + ox] = best
+                    let row0 = src + (oy * sh - win.padTop) * w
+                    colMax.update(from: row0, count: w)
+                    for r in 1..<max(1, kh) {
+                        let row = row0 + r * w
+                        for ix in 0..<w { colMax[ix] = max(colMax[ix], row[ix]) }
+                    }
+                    for ox in 0..<ox0 { general(oy, ox) }
+                    let out = dst + oy * ow
+                    for ox in ox0..<ox1 {
+                        let base = colMax + ox * sw - win.padLeft
+                        var best = base[0]
+                        for k in 1..<max(1, kw) { best = max(best, base[k]) }
+                        out[ox] = best
+                    }
+                    for ox in ox1..<ow { general(oy, ox) }
                 }
             }
         }
