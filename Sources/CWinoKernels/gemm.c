@@ -138,3 +138,40 @@ void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, c
 #endif
     csr_dot_portable(i0, i1, row_ptr, col, 0, val, x, y);
 }
+
+// ---------------------------------------------------------------- strided copy (im2col rows)
+// dst[j] = src[j * stride] for j < n. AVX2 for strides 2 and 4 (contiguous loads and lane
+// shuffles, eight outputs per step); reads stay within src[0 .. (n - 1) * stride].
+static void strided_portable(const float *src, int stride, int n, float *dst) {
+    for (int j = 0; j < n; j++) dst[j] = src[(long)j * stride];
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+AVX2 static void strided_avx2(const float *src, int stride, int n, float *dst) {
+    int j = 0;
+    if (stride == 4) {
+        const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (; j + 8 < n; j += 8) {   // reads src[4j .. 4j + 31], within 4 (n - 1)
+            const float *p = src + (long)j * 4;
+            __m256 ab = _mm256_unpacklo_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8));
+            __m256 cd = _mm256_unpacklo_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24));
+            _mm256_storeu_ps(dst + j, _mm256_permutevar8x32_ps(_mm256_shuffle_ps(ab, cd, 0x44), perm));
+        }
+    } else if (stride == 2) {
+        const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+        for (; j + 8 < n; j += 8) {   // reads src[2j .. 2j + 15], within 2 (n - 1)
+            const float *p = src + (long)j * 2;
+            __m256 even = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), 0x88);
+            _mm256_storeu_ps(dst + j, _mm256_permutevar8x32_ps(even, perm));
+        }
+    }
+    for (; j < n; j++) dst[j] = src[(long)j * stride];
+}
+#endif
+
+void wk_strided_copy(const float *src, int stride, int n, float *dst) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (wk_isa() >= 1 && (stride == 2 || stride == 4)) { strided_avx2(src, stride, n, dst); return; }
+#endif
+    strided_portable(src, stride, n, dst);
+}

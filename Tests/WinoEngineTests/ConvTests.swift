@@ -27,6 +27,10 @@ final class ConvTests: XCTestCase {
             Case(c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, stride: 1, groups: 1, pads: [1, 1, 1, 1], batch: 2, density: 1),
             Case(c: 4, h: 11, w: 10, k: 6, r: 5, s: 3, stride: 2, groups: 2, pads: [2, 0, 1, 1], batch: 1, density: 1),
             Case(c: 3, h: 23, w: 23, k: 4, r: 11, s: 11, stride: 4, groups: 1, pads: [0, 0, 0, 0], batch: 1, density: 1),
+            // Wide rows: the vectorised strided im2col copies (strides 2 and 4) and their tails.
+            Case(c: 3, h: 30, w: 75, k: 4, r: 11, s: 11, stride: 4, groups: 1, pads: [2, 2, 2, 2], batch: 2, density: 1),
+            Case(c: 2, h: 9, w: 41, k: 3, r: 3, s: 3, stride: 2, groups: 1, pads: [1, 1, 1, 1], batch: 1, density: 1),
+            Case(c: 2, h: 9, w: 40, k: 3, r: 3, s: 3, stride: 3, groups: 1, pads: [0, 1, 0, 2], batch: 1, density: 1),
             Case(c: 6, h: 5, w: 4, k: 9, r: 1, s: 1, stride: 1, groups: 3, pads: [0, 0, 0, 0], batch: 3, density: 1),
             Case(c: 5, h: 8, w: 6, k: 7, r: 3, s: 3, stride: 1, groups: 1, pads: [1, 1, 1, 1], batch: 2, density: 0.3),
             Case(c: 4, h: 6, w: 6, k: 4, r: 3, s: 3, stride: 1, groups: 4, pads: [1, 2, 0, 1], batch: 1, density: 0.5),

@@ -53,6 +53,10 @@ long wk_wino_v_floats(const wk_wino_geom *g);
 /// strides lda, ldb, ldc). Each element sums d in increasing order (thread-count independent).
 void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);
 
+/// dst[j] = src[j * stride] for 0 <= j < n (im2col rows of strided convolutions); reads
+/// only src[0 ... (n - 1) * stride].
+void wk_strided_copy(const float *src, int stride, int n, float *dst);
+
 /// Sparse rows times a vector: y[i - i0] = sum over CSR row i of values[e] * x[col[e]], for
 /// i0 <= i < i1. Each row's sum has a fixed order (thread-count independent).
 void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *values,

@@ -8,6 +8,7 @@
 // before the product and stays in cache while every 6-channel strip of the kernel uses it;
 // the whole im2col matrix is never written to memory.
 // A 1x1, stride-1, unpadded convolution uses the input directly as `col`.
+import CWinoKernels
 import WinoFormat
 import WinoKernels
 
@@ -101,8 +102,8 @@ final class ConvLayer: Layer {
                             for j in 0..<lo { out[j] = 0 }
                             if sw == 1 {
                                 (out + lo).update(from: line + ox0 + lo, count: hi - lo)
-                            } else {
-                                for j in lo..<hi { out[j] = line[(ox0 + j) * sw] }
+                            } else if hi > lo {
+                                wk_strided_copy(line + (ox0 + lo) * sw, Int32(sw), Int32(hi - lo), out + lo)
                             }
                             for j in hi..<run { out[j] = 0 }
                         }
