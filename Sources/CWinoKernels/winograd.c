@@ -85,6 +85,13 @@ const float *wk_table(int variant, int which) {
 // Channels ahead whose input patch the input transform prefetches.
 #define WK_PF_DIST 4
 
+// AVX2 stages small planes (raster blocks) instead of gathering, and stores their tiles row
+// by row instead of lane by lane; tests turn both off to run the gather and per-lane paths,
+// whose index logic AVX-512 uses, on AVX2 machines too.
+static int stage_enabled = 1;
+
+void wk_set_staging(int on) { stage_enabled = on != 0; }
+
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
 

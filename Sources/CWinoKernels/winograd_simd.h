@@ -196,7 +196,7 @@ DEFINE_STAGED(5, 8, 4)
 #define DEFINE_INPUT(N, A, MM)                                                                     \
     ATTR static void FN(input_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,          \
                                    int c0, int c1, float *V) {                                     \
-        if (g->tilesW < VW && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V)) return;               \
+        if (g->tilesW < VW && stage_enabled && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V)) return; \
         enum { NG = 64 / VW };                                                                     \
         int32_t idx[NG][A * A][VW] __attribute__((aligned(64)));                                   \
         int32_t ok[NG][A * A][VW] __attribute__((aligned(64)));                                    \
@@ -319,7 +319,12 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
         }
     }
 }
-#define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst) FN(store_tiles##MM)(yv, tbase, trows, tcols, ow, dst)
+#define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst)                              \
+    do {                                                                                          \
+        if (stage_enabled) FN(store_tiles##MM)(yv, tbase, trows, tcols, ow, dst);                 \
+        else                                                                                      \
+            for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e]);           \
+    } while (0)
 #else
 #define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst)                              \
     for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e])

@@ -46,6 +46,10 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
 /// layout `wk_wino_block` reads): lets several threads share one block's V.
 void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V);
 
+/// Turns the AVX2 small-plane paths (staged input, per-tile-row stores) on (1, the default) or
+/// off (0: masked gathers and per-lane stores, the index logic AVX-512 uses). For tests.
+void wk_set_staging(int on);
+
 /// Floats of V in the scratch layout (the start of `wk_wino_scratch_floats`).
 long wk_wino_v_floats(const wk_wino_geom *g);
 
