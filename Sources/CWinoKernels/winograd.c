@@ -163,8 +163,13 @@ static void tr1d(const float *mat, int rows, int a, const float *in, int is, flo
     }
 }
 
-static inline long col_at(const void *col_off, int col16, int e) {
-    return col16 ? ((const uint16_t *)col_off)[e] : ((const int32_t *)col_off)[e];
+// Offset c * TB of CSR entry e (column data by kind, see wk_wino_block).
+static inline long col_at(const void *col_off, int col_kind, int e, int TB) {
+    switch (col_kind) {
+    case 1: return ((const uint16_t *)col_off)[e];
+    case 2: return (long)((const uint8_t *)col_off)[e] * TB;
+    default: return ((const int32_t *)col_off)[e];
+    }
 }
 
 // V rows are C * TB + WK_PAD floats apart between positions, as in the SIMD kernels.
@@ -195,7 +200,7 @@ static void input_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 }
 
 static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const void *col_off, int col16, const float *values,
+                           const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
     const int v = g->variant, m = var_m(v), a = var_a(v), a2 = a * a, TB = g->TB;
@@ -210,7 +215,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
             float *Mx = M + xi * TB;
             for (int l = 0; l < tb; l++) Mx[l] = 0;
             for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
-                const float w = values[e], *src = Vx + col_at(col_off, col16, e);
+                const float w = values[e], *src = Vx + col_at(col_off, col_kind, e, TB);
                 for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
             }
         }
@@ -418,21 +423,21 @@ void store_part_avx2(float *p, __m256 v, int n) {
 #endif
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const void *col_off, int col16, const float *values,
+                   const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, tb, row_ptr, col_off, col16, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx512(g, x, t0, tb, row_ptr, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     case 1:
-        block_avx2(g, x, t0, tb, row_ptr, col_off, col16, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx2(g, x, t0, tb, row_ptr, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     default: break;
     }
 #endif
-    block_portable(g, x, t0, tb, row_ptr, col_off, col16, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+    block_portable(g, x, t0, tb, row_ptr, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
 }
 
 void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {

@@ -370,21 +370,25 @@ DEFINE_OUTPUT(5, 8, 4)
 // else 1) keep about 8 FMA chains in flight; leftover entries go to the first set; the sets
 // are added in a fixed tree order, so the result depends only on the row (and NV).
 #define ROWS_NV(IDX, NV)                                                                           \
-    for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, values, NV, out)
+    for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out)
+/* OFF(i): offset c * TB of entry i (tbs = log2 TB, used by the 8-bit channel indices). */
+#define OFF_32(i) (col_off[i])
+#define OFF_16(i) (col_off[i])
+#define OFF_8(i) ((int)col_off[i] << tbs)
 #define DEFINE_ROW(IDX, IT)                                                                        \
     INL void FN(row_product_##IDX)(const float *Vx, int e, const int e1, const IT *col_off,        \
-                                   const float *values, const int NV, float *out) {                \
+                                   const int tbs, const float *values, const int NV, float *out) { \
         const int S = NV >= 5 ? 1 : (NV >= 3 ? 2 : 8 / NV);                                        \
         VT acc[8];                                                                                 \
         for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();                                        \
         for (; e + S <= e1; e += S)                                                                \
             for (int s = 0; s < S; s++) {                                                          \
-                const float *p = Vx + col_off[e + s];                                              \
+                const float *p = Vx + OFF_##IDX(e + s);                                            \
                 const VT w = V_SET1(values[e + s]);                                                \
                 for (int v = 0; v < NV; v++) acc[s * NV + v] = V_FMA(w, V_LOAD(p + v * VW), acc[s * NV + v]); \
             }                                                                                      \
         for (; e < e1; e++) {                                                                      \
-            const float *p = Vx + col_off[e];                                                      \
+            const float *p = Vx + OFF_##IDX(e);                                                    \
             const VT w = V_SET1(values[e]);                                                        \
             for (int v = 0; v < NV; v++) acc[v] = V_FMA(w, V_LOAD(p + v * VW), acc[v]);            \
         }                                                                                          \
@@ -395,7 +399,7 @@ DEFINE_OUTPUT(5, 8, 4)
     }                                                                                              \
     /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
     /* stays in cache while all kn out-channels use it.                                       */   \
-    ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc,            \
+    ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
                                         const int32_t *row_ptr, const IT *col_off,                 \
                                         const float *values, long row_stride, long row0, int kn,   \
                                         float *M) {                                                \
@@ -418,8 +422,12 @@ DEFINE_OUTPUT(5, 8, 4)
     }
 DEFINE_ROW(32, int32_t)
 DEFINE_ROW(16, uint16_t)
+DEFINE_ROW(8, uint8_t)
 #undef DEFINE_ROW
 #undef ROWS_NV
+#undef OFF_32
+#undef OFF_16
+#undef OFF_8
 
 // Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
 // M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
@@ -468,11 +476,12 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
 }
 
 ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const void *col_off, int col16, const float *values,
+                           const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
     const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TBc = g->TBc;
     const long xistride = (long)g->C * g->TB + WK_PAD, plane = (long)g->OH * g->OW;
+    const int tbs = g->TB == 64 ? 6 : (g->TB == 32 ? 5 : 4);
     if (transform_input) FN(input)(g, x, t0, tb, 0, g->C, V);
     // Output positions of every vector group of the block (independent of k).
     int32_t oidx[64 / VW][16][VW] __attribute__((aligned(64)));
@@ -506,8 +515,9 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     for (int kc = k0; kc < k1; kc += WK_KCHUNK) {
         const int kn = (k1 - kc) < WK_KCHUNK ? (k1 - kc) : WK_KCHUNK;
         if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col16) FN(products_16)(V, xistride, a2, TBc, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else FN(products_32)(V, xistride, a2, TBc, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else FN(products_32)(V, xistride, a2, TBc, tbs, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         const long mstride = (long)kn * TBc + WK_PAD;
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;

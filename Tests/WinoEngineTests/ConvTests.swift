@@ -169,8 +169,8 @@ final class ConvTests: XCTestCase {
     /// Small planes (fewer tiles per row than a vector): blocks run across the images of a
     /// batch (block widths 16, 32, 64 chosen per call), and with fewer blocks than threads
     /// the threads share one input transform. Each case against the reference; any thread
-    /// count gives the same bits; groups and both column-offset widths (16-bit when C * TB
-    /// fits, 32-bit for the 4100-channel case).
+    /// count gives the same bits; groups and all three column widths (8-bit channels up to
+    /// 256 channels, 16-bit offsets for 300, 32-bit offsets for 4100).
     func testRasterBlocksAcrossImagesAndSharedInput() throws {
         // AVX2 runs twice: staged small planes (its default) and the masked gathers AVX-512 uses.
         for (isa, staged) in (0...wk_isa()).reversed().flatMap({ isa in isa == 1 ? [(isa, true), (isa, false)] : [(isa, true)] }) {
@@ -178,7 +178,7 @@ final class ConvTests: XCTestCase {
             wk_set_staging(staged ? 1 : 0)
             defer { wk_reset_isa(); wk_set_staging(1) }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
-                for (hw, c, k, groups, batches) in [(13, 8, 12, 1, [1, 4, 5, 9]), (7, 6, 8, 2, [1, 3]), (4, 4100, 2, 1, [2])] {
+                for (hw, c, k, groups, batches) in [(13, 8, 12, 1, [1, 4, 5, 9]), (7, 6, 8, 2, [1, 3]), (5, 300, 3, 1, [2]), (4, 4100, 2, 1, [2])] {
                     var rng = SeededRNG(seed: UInt64(500 + i))
                     let a = tile.alpha, cg = c / groups
                     let u = rng.sparse(a * a * k * cg, density: 0.4)
@@ -191,7 +191,8 @@ final class ConvTests: XCTestCase {
                                                    data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
                                             Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
                     let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
-                    XCTAssertTrue(explained.contains(c > 4096 ? "32-bit column offsets" : "16-bit column offsets"), explained)
+                    let width = cg > 4096 ? "32-bit column offsets" : (cg > 256 ? "16-bit column offsets" : "8-bit column indices")
+                    XCTAssertTrue(explained.contains(width), explained)
                     for batch in batches {
                         let (got, want) = try runBoth(g, batch: batch, seed: 6, threads: 1)
                         assertInformative(want)

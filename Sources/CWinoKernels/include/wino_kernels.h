@@ -35,10 +35,11 @@ typedef struct {
 /// when `transform_input` is 0: V already holds this block), then per chunk of out-channels
 /// the sparse products of all alpha^2 positions into M = [a2][chunk][TBc] (the rest of
 /// `wk_wino_scratch_floats`), the output transform, bias, optional ReLU and the store into
-/// y[k][OH][OW]. CSR row (xi, k) is `row_stride * xi + row_base + k`; col_off[e] = c * TB,
-/// 16-bit (uint16_t) when `col16` is 1, else int32_t.
+/// y[k][OH][OW]. CSR row (xi, k) is `row_stride * xi + row_base + k`. Column data by
+/// `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels c
+/// (C <= 256; the kernel scales them by TB, a power of two).
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const void *col_off, int col16, const float *values,
+                   const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input);
 

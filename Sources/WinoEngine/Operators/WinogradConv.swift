@@ -34,8 +34,11 @@ final class WinogradConvLayer: Layer {
     let geom: wk_wino_geom
     let alpha: Int
     let rowPtr: [Int32]
-    let colOff16: [UInt16]    // column index * TB, when every offset fits in 16 bits
-    let colOff32: [Int32]     // column index * TB, otherwise
+    /// Column data of the CSR entries, as the kernel's `col_kind` says: 2 = one byte per
+    /// entry, the channel c (Cg <= 256); 1 = 16-bit offsets c * TB (Cg * TB <= 65536);
+    /// 0 = 32-bit offsets c * TB.
+    let colData: [UInt8]
+    let colKind: Int32
     let values: AlignedBuffer
     let nnz: Int
     let storedDense: Bool
@@ -95,13 +98,29 @@ final class WinogradConvLayer: Layer {
             storedDense = true
         }
         rowPtr = csr.rowPtr
-        // Column offsets c * TB, in 16 bits where they fit (less index traffic per entry).
-        if cg * tb <= 1 << 16 {
-            colOff16 = csr.colIdx.map { UInt16(Int($0) * tb) }
-            colOff32 = []
+        // The narrowest column data that fits: every entry streams its index with its weight
+        // from memory once per block, so 5 bytes per entry beat 6 and 8.
+        if cg <= 256 {
+            colKind = 2
+            colData = csr.colIdx.map { UInt8($0) }
+        } else if cg * tb <= 1 << 16 {
+            colKind = 1
+            colData = csr.colIdx.withUnsafeBufferPointer { idx in
+                [UInt8](unsafeUninitializedCapacity: idx.count * 2) { buf, n in
+                    let out = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt16.self)
+                    for i in idx.indices { out[i] = UInt16(Int(idx[i]) * tb) }
+                    n = idx.count * 2
+                }
+            }
         } else {
-            colOff16 = []
-            colOff32 = csr.colIdx.map { $0 * Int32(tb) }
+            colKind = 0
+            colData = csr.colIdx.withUnsafeBufferPointer { idx in
+                [UInt8](unsafeUninitializedCapacity: idx.count * 4) { buf, n in
+                    let out = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: Int32.self)
+                    for i in idx.indices { out[i] = idx[i] * Int32(tb) }
+                    n = idx.count * 4
+                }
+            }
         }
         values = AlignedBuffer(csr.values)
         nnz = csr.nnz
@@ -114,8 +133,8 @@ final class WinogradConvLayer: Layer {
         let kind = storedDense ? "dense (register-blocked dense product)" : "CSR \(String(format1: density * 100))% dense"
         let backend = String(cString: wk_isa_name())
         let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
-        let index = colOff32.isEmpty ? "16-bit" : "32-bit"
-        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index) column offsets), \(backend) kernel"
+        let index = ["32-bit column offsets", "16-bit column offsets", "8-bit column indices"][Int(colKind)]
+        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index)), \(backend) kernel"
             + (note.map { " (\($0))" } ?? "")
     }
 
@@ -174,7 +193,7 @@ final class WinogradConvLayer: Layer {
         let x = io.inputs[0], y = io.output
         let scratch = ctx.scratch
         let c = self.c
-        let col16: Int32 = colOff32.isEmpty ? 1 : 0
+        let colKind = self.colKind
         let vFloats = withUnsafePointer(to: &geom) { Int(wk_wino_v_floats($0)) }
         // Fewer blocks than threads: every thread would transform the same block's input for
         // its share of out-channels. Instead the threads first transform each block's input
@@ -197,13 +216,11 @@ final class WinogradConvLayer: Layer {
         let held = heldBuffer.baseAddress!
         held.initialize(repeating: -1, count: ctx.threads)
         rowPtr.withUnsafeBufferPointer { rp in
-            colOff16.withUnsafeBufferPointer { c16 in
-            colOff32.withUnsafeBufferPointer { c32 in
+            colData.withUnsafeBufferPointer { cd in
                 bias.withUnsafeBufferPointer { bp in
                     let rp = rp.baseAddress!, bp = bp.baseAddress!
                     // (No entries at all: the kernel reads no offsets, any valid pointer will do.)
-                    let cp = (col16 == 1 ? c16.baseAddress.map(UnsafeRawPointer.init) : c32.baseAddress.map(UnsafeRawPointer.init))
-                        ?? UnsafeRawPointer(rp)
+                    let cp = cd.baseAddress.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(rp)
                     let vals = values.pointer
                     let relu: Int32 = p.relu ? 1 : 0
                     parallelFor(ctx.pool, items) { item, thread in
@@ -215,12 +232,11 @@ final class WinogradConvLayer: Layer {
                         let (t0, count) = block(blk)
                         var gb = blockGeom(count)
                         wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
-                                      rp, cp, col16, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
+                                      rp, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
                                       bp + g * kg, relu, y + (n * K + g * kg) * oplane,
                                       sharedV ? scratch[key] : scratch[thread], scratch[thread] + vFloats, fresh)
                     }
                 }
-            }
             }
         }
         }
