@@ -25,10 +25,12 @@ __attribute__((target("avx2,fma")))
 static void lrn_avx2(int C, long stride, int n, const float *x, float *y, int before, int after,
                      float scale, float bias, float beta) {
     const __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias);
-    int q = 0;
-    for (; q + 8 <= n && beta == 0.75f; q += 8) {
-        for (int c = 0; c < C; c++) {
-            const int lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;
+    const int full = beta == 0.75f ? n / 8 * 8 : 0;
+    // Channel by channel, each over the whole run: every plane is read as one contiguous
+    // stream (the hardware prefetcher follows it), not 8 pixels at a time across all planes.
+    for (int c = 0; c < C; c++) {
+        const int lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;
+        for (int q = 0; q < full; q += 8) {
             __m256 s = _mm256_setzero_ps();
             for (int cc = lo; cc <= hi; cc++) {
                 const __m256 v = _mm256_loadu_ps(x + cc * stride + q);
@@ -40,7 +42,7 @@ static void lrn_avx2(int C, long stride, int n, const float *x, float *y, int be
                                                                _mm256_mul_ps(r, _mm256_sqrt_ps(r))));
         }
     }
-    if (q < n) lrn_portable(C, stride, n - q, x + q, y + q, before, after, scale, bias, beta);
+    if (full < n) lrn_portable(C, stride, n - full, x + full, y + full, before, after, scale, bias, beta);
 }
 #endif
 
