@@ -13,9 +13,10 @@
 // Per chunk: for each xi (its V slab stays in cache), for each k of the chunk,
 // M[xi][k] = sum_{e in row (xi, k)} w_e * V[xi][c_e]; then per k the output transform
 // Y = A^T M A + bias (ReLU) is stored to the output plane. A row's entries are summed in
-// a fixed order (8 / NV interleaved partial sums, NV = TBc / vector width, added as a
-// fixed tree), so results do not depend on the thread count. Column offsets c * TB are
-// 16-bit where they fit (6 bytes per entry instead of 8).
+// a fixed order (interleaved partial sums, NV = TBc / vector width, added as a fixed tree),
+// so results do not depend on the thread count. Column data: the channel in 8 bits when
+// C <= 256 (scaled by TB here), else offsets c * TB in 16 or 32 bits. Dense weights run a
+// register-blocked dense product instead (6 out-channels x 2 vectors).
 // Input: tile groups lying inside one tile row are read with contiguous vector loads and
 // lane shuffles (the next channels' rows prefetched); on small planes AVX2 copies the
 // block's rows zero-padded to the stack and transposes 4-float loads, AVX-512 gathers.
@@ -102,7 +103,7 @@ long wk_wino_v_floats(const wk_wino_geom *g) {
 
 long wk_wino_scratch_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
-    return a2 * ((long)g->C * g->TB + WK_PAD) + a2 * ((long)WK_KCHUNK * g->TB + WK_PAD) + 64;
+    return wk_wino_v_floats(g) + a2 * ((long)WK_KCHUNK * g->TB + WK_PAD) + 64;
 }
 
 // ---------------------------------------------------------------- dispatch
@@ -215,7 +216,9 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
             float *Mx = M + xi * TB;
             for (int l = 0; l < tb; l++) Mx[l] = 0;
             for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
-                const float w = values[e], *src = Vx + col_at(col_off, col_kind, e, TB);
+                // Dense weights carry no column data: row entries are the channels in order.
+                const long off = g->dense ? (long)(e - row_ptr[row]) * TB : col_at(col_off, col_kind, e, TB);
+                const float w = values[e], *src = Vx + off;
                 for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
             }
         }

@@ -3,8 +3,8 @@
 // Winograd positions xi, T = tilesH * tilesW tiles per image (tilesH = ceil(OH / m)),
 // G groups, Cg = C/G, Kg = K/G, TB floats per V row (16, 32 or 64), TBc tiles per block.
 // Weights W[xi][k][c] ([alpha, alpha, K, Cg]: rows (xi, k) of an (a2 K) x Cg CSR matrix;
-// dense weights are stored as a CSR matrix holding every entry; column offsets c * TB in
-// 16 bits where Cg * TB allows).
+// dense weights are stored as a CSR matrix holding every entry and run a dense product;
+// CSR column data: the channel in 8 bits (Cg <= 256), else offsets c * TB in 16 or 32 bits).
 // Blocks: segments of one tile row when a row holds a SIMD vector of tiles, else runs of
 // tiles in raster order through all images of the batch (TBc chosen per call).
 // Work item (image or batch, g, tile block, out-channel chunk), run by wk_wino_block:
@@ -74,7 +74,7 @@ final class WinogradConvLayer: Layer {
         // tiles long. Otherwise they run through the tiles in raster order, across the images
         // of a batch, and each call picks the block width (16, 32 or 64 tiles, at most TB) that
         // fits its tile count. TB is as large as useful while V (alpha^2 x Cg x TB floats) stays
-        // within 1 MiB: long vector rows amortise each CSR entry's index and weight loads.
+        // within the L2 (`vLimit`): long vector rows amortise each CSR entry's index and weight loads.
         let vw = Int(wk_vector_width())
         rowBlocks = vw > 1 && tilesW >= vw
         var tb = 16
@@ -85,45 +85,39 @@ final class WinogradConvLayer: Layer {
                             OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb),
                             TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow,
                             dense: { if case .dense = weight.data { return 1 } else { return 0 } }())
-        let csr: CSRMatrix
+        let colIdx: [Int32], weights: [Float]
         switch weight.data {
         case .csr(let mtx):
-            csr = mtx
+            rowPtr = mtx.rowPtr
+            colIdx = mtx.colIdx
+            weights = mtx.values
             storedDense = false
         case .dense(let v):
-            // Every entry kept (zeros too): the dense product in the same kernel.
-            let rows = a2 * params.outChannels
-            csr = CSRMatrix(rows: rows, cols: cg, rowPtr: (0...rows).map { Int32($0 * cg) },
-                            colIdx: (0..<(rows * cg)).map { Int32($0 % cg) }, values: v)
+            // Rows of Cg entries in column order (zeros kept): the kernel's register-blocked
+            // dense product reads them by row pointer alone.
+            rowPtr = (0...(a2 * params.outChannels)).map { Int32($0 * cg) }
+            colIdx = []
+            weights = v
             storedDense = true
         }
-        rowPtr = csr.rowPtr
         // The narrowest column data that fits: every entry streams its index with its weight
-        // from memory once per block, so 5 bytes per entry beat 6 and 8.
-        if cg <= 256 {
+        // from memory once per block, so 5 bytes per entry beat 6 and 8. (The dense product
+        // reads no column data.)
+        if storedDense {
             colKind = 2
-            colData = csr.colIdx.map { UInt8($0) }
+            colData = []
+        } else if cg <= 256 {
+            colKind = 2
+            colData = colIdx.map { UInt8($0) }
         } else if cg * tb <= 1 << 16 {
             colKind = 1
-            colData = csr.colIdx.withUnsafeBufferPointer { idx in
-                [UInt8](unsafeUninitializedCapacity: idx.count * 2) { buf, n in
-                    let out = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt16.self)
-                    for i in idx.indices { out[i] = UInt16(Int(idx[i]) * tb) }
-                    n = idx.count * 2
-                }
-            }
+            colData = colIdx.map { UInt16(Int($0) * tb) }.withUnsafeBytes { Array($0) }
         } else {
             colKind = 0
-            colData = csr.colIdx.withUnsafeBufferPointer { idx in
-                [UInt8](unsafeUninitializedCapacity: idx.count * 4) { buf, n in
-                    let out = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: Int32.self)
-                    for i in idx.indices { out[i] = idx[i] * Int32(tb) }
-                    n = idx.count * 4
-                }
-            }
+            colData = colIdx.map { $0 * Int32(tb) }.withUnsafeBytes { Array($0) }
         }
-        values = AlignedBuffer(csr.values)
-        nnz = csr.nnz
+        values = AlignedBuffer(weights)
+        nnz = weights.count
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: params.outChannels)
     }
 
