@@ -9,6 +9,7 @@
 // of A and 2 loads of B feed 12 FMAs. The B panel (K x 16 floats) is reused by every
 // 6-row strip. Edges fall back to a masked kernel (columns) and single rows.
 #include "wino_kernels.h"
+#include <string.h>
 
 static void gemm_portable(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb,
                           float *C, long ldc) {
@@ -174,4 +175,50 @@ void wk_strided_copy(const float *src, int stride, int n, float *dst) {
     if (wk_isa() >= 1 && (stride == 2 || stride == 4)) { strided_avx2(src, stride, n, dst); return; }
 #endif
     strided_portable(src, stride, n, dst);
+}
+
+// ---------------------------------------------------------------- im2col slice
+// col[d][q] for d = (c, r, s) over C x R x S and q < pn, the output pixels p0 + q in raster
+// order over rows of OW: x[c][oy * sh + r - pt][ox * sw + s - pl], 0 outside the input.
+// The pixels split into runs along output rows (computed once); each (d, run) is a zero
+// prefix, a strided copy and a zero suffix.
+void wk_im2col(const float *x, int C, int H, int W, int R, int S, int sh, int sw, int pt, int pl,
+               int OW, int p0, int pn, float *col) {
+    int run_oy[64], run_ox[64], run_q[64], run_n[64], runs = 0;
+    for (int q = 0; q < pn;) {
+        const int pix = p0 + q, oy = pix / OW, ox = pix % OW;
+        const int n = OW - ox < pn - q ? OW - ox : pn - q;   // pn <= 64: at most 64 runs
+        run_oy[runs] = oy; run_ox[runs] = ox; run_q[runs] = q; run_n[runs] = n;
+        runs++;
+        q += n;
+    }
+    for (int c = 0; c < C; c++) {
+        const float *plane = x + (long)c * H * W;
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++) {
+                float *dst = col + ((long)(c * R + r) * S + s) * pn;
+                const int off = s - pl;
+                // Output columns whose input column ox * sw + off lies in [0, W).
+                const int loO = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                int hiO = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+                if (hiO < loO) hiO = loO;
+                for (int k = 0; k < runs; k++) {
+                    float *out = dst + run_q[k];
+                    const int n = run_n[k], ox0 = run_ox[k], iy = run_oy[k] * sh + r - pt;
+                    if (iy < 0 || iy >= H) {
+                        memset(out, 0, sizeof(float) * n);
+                        continue;
+                    }
+                    int lo = loO - ox0, hi = hiO - ox0;
+                    lo = lo < 0 ? 0 : (lo > n ? n : lo);
+                    hi = hi > n ? n : hi;
+                    if (hi < lo) hi = lo;
+                    for (int j = 0; j < lo; j++) out[j] = 0;
+                    const float *line = plane + (long)iy * W + off + (long)(ox0 + lo) * sw;
+                    if (sw == 1) memcpy(out + lo, line, sizeof(float) * (hi - lo));
+                    else if (hi > lo) wk_strided_copy(line, sw, hi - lo, out + lo);
+                    for (int j = hi; j < n; j++) out[j] = 0;
+                }
+            }
+    }
 }

@@ -62,6 +62,12 @@ void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float
 /// only src[0 ... (n - 1) * stride].
 void wk_strided_copy(const float *src, int stride, int n, float *dst);
 
+/// One im2col slice: col[d][q] (d = (c, r, s) over C x R x S, q < pn <= 64) for the output
+/// pixels p0 + q in raster order over rows of OW: x[c][oy*sh + r - pt][ox*sw + s - pl], 0
+/// outside the H x W input.
+void wk_im2col(const float *x, int C, int H, int W, int R, int S, int sh, int sw, int pt, int pl,
+               int OW, int p0, int pn, float *col);
+
 /// Sparse rows times a vector: y[i - i0] = sum over CSR row i of values[e] * x[col[e]], for
 /// i0 <= i < i1. Each row's sum has a fixed order (thread-count independent).
 void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *values,

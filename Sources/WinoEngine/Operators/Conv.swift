@@ -5,8 +5,8 @@
 //   col[(c * R + r) * S + s][p - p0] = x[n][g*Cg + c][oy*sh + r - pt][ox*sw + s - pl] (0 outside)
 //   y[n][g*Kg + k][p] = bias[k] + sum_d W[g*Kg + k][d] * col[d][p - p0]   (then ReLU if fused)
 // The block's slice of `col` (depth x 64 floats) is built in the thread's scratch right
-// before the product and stays in cache while every 6-channel strip of the kernel uses it;
-// the whole im2col matrix is never written to memory.
+// before the product (C kernel `wk_im2col`) and stays in cache while every 6-channel strip
+// of the kernel uses it; the whole im2col matrix is never written to memory.
 // A 1x1, stride-1, unpadded convolution uses the input directly as `col`.
 import CWinoKernels
 import WinoFormat
@@ -44,7 +44,7 @@ final class ConvLayer: Layer {
 
     var depth: Int { weight.cols }
 
-    /// Output pixels per work item (columns of one im2col slice).
+    /// Output pixels per work item (columns of one im2col slice; `wk_im2col` takes at most 64).
     static let block = 64
 
     func scratch(batch: Int) -> ScratchNeed {
@@ -65,7 +65,7 @@ final class ConvLayer: Layer {
         let x = io.inputs[0], y = io.output
         let scratch = ctx.scratch
         let pointwise = isPointwise
-        let weight = self.weight, bias = self.bias, relu = p.relu, K = p.outChannels, depth = self.depth
+        let weight = self.weight, bias = self.bias, relu = p.relu, K = p.outChannels
         let B = ConvLayer.block, colBlocks = (P + B - 1) / B
         // Items (n, g, pixel block), all output channels each: disjoint outputs, and each
         // output sums its depth in a fixed order, whatever the thread split.
@@ -77,39 +77,9 @@ final class ConvLayer: Layer {
             if pointwise {
                 b = UnsafePointer(xg + p0); ldb = P
             } else {
-                // im2col of this block: for each row d = (c, r, s), the block's pixels run
-                // along at most a few output rows; each run is a strided copy.
                 let col = scratch[thread]
-                for d in 0..<depth {
-                    let ci = d / (R * S), r = (d / S) % R, s = d % S
-                    let src = xg + ci * h * w
-                    let dst = col + d * pn
-                    let off = s - win.padLeft, sw = win.strideW
-                    // Output columns whose input column ix = ox * sw + off lies in [0, w).
-                    let loO = off >= 0 ? 0 : (-off + sw - 1) / sw
-                    let hiO = max(loO, w - off <= 0 ? 0 : (w - off + sw - 1) / sw)
-                    var q = 0
-                    while q < pn {
-                        let pix = p0 + q, oy = pix / ow, ox0 = pix % ow
-                        let run = min(pn - q, ow - ox0)
-                        let iy = oy * win.strideH + r - win.padTop
-                        let out = dst + q
-                        if iy < 0 || iy >= h {
-                            out.initialize(repeating: 0, count: run)
-                        } else {
-                            let line = src + iy * w + off
-                            let lo = min(run, max(0, loO - ox0)), hi = max(lo, min(run, hiO - ox0))
-                            for j in 0..<lo { out[j] = 0 }
-                            if sw == 1 {
-                                (out + lo).update(from: line + ox0 + lo, count: hi - lo)
-                            } else if hi > lo {
-                                wk_strided_copy(line + (ox0 + lo) * sw, Int32(sw), Int32(hi - lo), out + lo)
-                            }
-                            for j in hi..<run { out[j] = 0 }
-                        }
-                        q += run
-                    }
-                }
+                wk_im2col(xg, Int32(cg), Int32(h), Int32(w), Int32(R), Int32(S), Int32(win.strideH), Int32(win.strideW),
+                          Int32(win.padTop), Int32(win.padLeft), Int32(ow), Int32(p0), Int32(pn), col)
                 b = UnsafePointer(col); ldb = pn
             }
             let yg = y + (n * K + g * kg) * P
