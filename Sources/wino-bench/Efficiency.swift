@@ -35,7 +35,7 @@ struct Efficiency: ParsableCommand {
     var batches = "1,8"
     @Option(help: "Minimum repetitions per measurement.")
     var reps = 10
-    @Option(help: "Output format: md or json.")
+    @Option(help: "Output format: md, csv or json.")
     var format: OutputFormat = .md
 
     /// Measured single-thread FMA peak (GFLOP/s) of the kernels' instruction set: the best of 5 runs.
@@ -100,7 +100,13 @@ struct Efficiency: ParsableCommand {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(rows), as: UTF8.self))
-        default:
+        case .csv:
+            print("layer,batch,density,nnz,layer_ms,no_product_ms,product_share,product_gflops,peak_gflops,product_efficiency")
+            for r in rows {
+                print(String(format: "%@,%d,%.2f,%d,%.4f,%.4f,%.3f,%.2f,%.2f,%.3f", r.layer, r.batch, r.density, r.nnz, r.layer_ms,
+                             r.no_product_ms, r.product_share, r.product_gflops, r.peak_gflops, r.product_efficiency))
+            }
+        case .md:
             print(String(format: "Measured FMA peak, one thread (%@): %.1f GFLOP/s", String(cString: wk_isa_name()), peak))
             print("")
             print("| layer | batch | density | nonzeros | layer ms | without product ms | product share | product GFLOP/s (nonzeros) | of FMA peak |")
