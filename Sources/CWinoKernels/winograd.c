@@ -371,24 +371,34 @@ __m256 load_avx2(const float *p, int x, int W, int masked) {
                                         _mm256_cmpgt_epi32(_mm256_set1_epi32(W), col));
     return _mm256_maskload_ps(p, ok);
 }
+// deint_regs4: d[j][l] = element 4l + j of the 32 floats q[0..3] (8 lanes, j < 4).
 static inline __attribute__((always_inline, target("avx2,fma")))
-void deint4_avx2(const float *p, int x, int W, int masked, __m256 *d) {
-    __m256 q0 = load_avx2(p, x, W, masked), q1 = load_avx2(p + 8, x + 8, W, masked);
-    __m256 q2 = load_avx2(p + 16, x + 16, W, masked), q3 = load_avx2(p + 24, x + 24, W, masked);
-    __m256 t0 = _mm256_unpacklo_ps(q0, q1), t1 = _mm256_unpackhi_ps(q0, q1);
-    __m256 t2 = _mm256_unpacklo_ps(q2, q3), t3 = _mm256_unpackhi_ps(q2, q3);
+void deint_regs4_avx2(const __m256 *q, __m256 *d) {
+    __m256 t0 = _mm256_unpacklo_ps(q[0], q[1]), t1 = _mm256_unpackhi_ps(q[0], q[1]);
+    __m256 t2 = _mm256_unpacklo_ps(q[2], q[3]), t3 = _mm256_unpackhi_ps(q[2], q[3]);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t0, t2, 0x44), perm);
     d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t0, t2, 0xEE), perm);
     d[2] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0x44), perm);
     d[3] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0xEE), perm);
 }
+// deint_regs2: d[j][l] = element 2l + j of the 16 floats q[0..1] (j < 2).
+static inline __attribute__((always_inline, target("avx2,fma")))
+void deint_regs2_avx2(const __m256 *q, __m256 *d) {
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q[0], q[1], 0x88), perm);
+    d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q[0], q[1], 0xDD), perm);
+}
+static inline __attribute__((always_inline, target("avx2,fma")))
+void deint4_avx2(const float *p, int x, int W, int masked, __m256 *d) {
+    const __m256 q[4] = {load_avx2(p, x, W, masked), load_avx2(p + 8, x + 8, W, masked),
+                         load_avx2(p + 16, x + 16, W, masked), load_avx2(p + 24, x + 24, W, masked)};
+    deint_regs4_avx2(q, d);
+}
 static inline __attribute__((always_inline, target("avx2,fma")))
 void deint2_avx2(const float *p, int x, int W, int masked, __m256 *d) {
-    __m256 q0 = load_avx2(p, x, W, masked), q1 = load_avx2(p + 8, x + 8, W, masked);
-    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q0, q1, 0x88), perm);
-    d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q0, q1, 0xDD), perm);
+    const __m256 q[2] = {load_avx2(p, x, W, masked), load_avx2(p + 8, x + 8, W, masked)};
+    deint_regs2_avx2(q, d);
 }
 static inline __attribute__((always_inline, target("avx2,fma")))
 void inter4_avx2(const __m256 *y, __m256 *out) {
@@ -409,8 +419,11 @@ void inter2_avx2(const __m256 *y, __m256 *out) {
 }
 static inline __attribute__((always_inline, target("avx2,fma")))
 void store_part_avx2(float *p, __m256 v, int n) {
-    const __m256i ok = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(p, ok, v);
+    // The first n (< 8) floats, with plain stores (AMD runs masked stores in microcode).
+    __m128 q = _mm256_castps256_ps128(v);
+    if (n >= 4) { _mm_storeu_ps(p, q); q = _mm256_extractf128_ps(v, 1); p += 4; n -= 4; }
+    if (n >= 2) { _mm_storel_pi((__m64 *)p, q); q = _mm_movehl_ps(q, q); p += 2; n -= 2; }
+    if (n == 1) _mm_store_ss(p, q);
 }
 #define GATHER(src, idx, ok)                                                                          \
     _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (src), _mm256_load_si256((const __m256i *)(idx)),  \

@@ -63,11 +63,6 @@ INL void FN(at1d_5)(const VT *m, int is, VT *y, int os) {
 }
 
 #define DEFINE_2D(N, A, MM)                                                              \
-    INL void FN(bt2d_##N)(const VT *d, VT *v) {                                          \
-        VT t[A * A];                                                                     \
-        for (int j = 0; j < A; j++) FN(bt1d_##N)(d + j, A, t + j, A);                    \
-        for (int i = 0; i < A; i++) FN(bt1d_##N)(t + i * A, 1, v + i * A, 1);            \
-    }                                                                                    \
     INL void FN(at2d_##N)(const VT *m, VT *y) {                                          \
         VT t[MM * A];                                                                    \
         for (int j = 0; j < A; j++) FN(at1d_##N)(m + j, A, t + j, A);                    \
@@ -77,6 +72,47 @@ DEFINE_2D(2, 4, 2)
 DEFINE_2D(4, 6, 4)
 DEFINE_2D(5, 8, 4)
 #undef DEFINE_2D
+
+// The input transform runs row first: each patch row is transformed as soon as it is loaded
+// (u = d B, row by row, 6 live vectors), then each column of u (V = B^T u) is stored to V.
+// Transforming columns first needs the whole patch (36 vectors for F(4x4,3x3)) live at once;
+// with 16 registers it went through the stack twice (measured: 38 cycles per tile and channel
+// with the data in L1).
+// Patch row of the VW tiles starting at p (column x of a row of W): r[j][l] = p[MM * l + j],
+// j < A, 0 outside [0, W) when masked. Elements MM.. of tile l are elements 0.. of tile
+// l + 1: AVX2 shifts them in from the first MM (one lane rotation and one blend each)
+// instead of deinterleaving the row a second time.
+#define DEFINE_PATCH_ROW(N, A, MM)                                                                 \
+    INL void FN(patch_row_##N)(const float *p, int x, int W, int masked, VT *r) {                  \
+        FN(deint##MM)(p, x, W, masked, r);                                                         \
+        PATCH_TAIL(N, A, MM)                                                                       \
+    }                                                                                              \
+    INL void FN(bt_cols_##N)(const VT *u, float *dst, long xistride) {                             \
+        for (int j = 0; j < A; j++) {                                                              \
+            VT o[A];                                                                               \
+            FN(bt1d_##N)(u + j, A, o, 1);                                                          \
+            for (int i = 0; i < A; i++) V_STORE(dst + (i * A + j) * xistride, o[i]);               \
+        }                                                                                          \
+    }
+#if VW == 8
+#define PATCH_TAIL(N, A, MM)                                                                       \
+        const __m256i rot = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);                             \
+        for (int j = MM; j < A; j++) {                                                             \
+            const int col = x + 8 * MM + j - MM;                                                   \
+            const float next = !masked || (col >= 0 && col < W) ? p[8 * MM + j - MM] : 0.0f;       \
+            r[j] = _mm256_blend_ps(_mm256_permutevar8x32_ps(r[j - MM], rot), _mm256_set1_ps(next), 0x80); \
+        }
+#else
+#define PATCH_TAIL(N, A, MM)                                                                       \
+        VT tmp[MM];                                                                                \
+        FN(deint##MM)(p + MM, x + MM, W, masked, tmp);                                             \
+        for (int j = MM; j < A; j++) r[j] = tmp[j - MM];
+#endif
+DEFINE_PATCH_ROW(2, 4, 2)
+DEFINE_PATCH_ROW(4, 6, 4)
+DEFINE_PATCH_ROW(5, 8, 4)
+#undef DEFINE_PATCH_ROW
+#undef PATCH_TAIL
 
 
 // Small planes (fewer tiles per row than a vector: raster-order blocks, which may span
@@ -143,6 +179,18 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
             for (int n = 0; n < nimg; n++) {                                                       \
                 const float *src = x + (n0 + n) * g->xImage + c * plane;                           \
                 float *st = stage + soff[n];                                                       \
+                /* The block's rows of this image's plane WK_PF_DIST channels ahead are one  */   \
+                /* contiguous span: prefetch it (measured: without it, the row loads below   */   \
+                /* were a third of the input transform of AlexNet conv5 at batch 8).         */   \
+                if (c + WK_PF_DIST < c1) {                                                         \
+                    int ylo = r0[n] - g->padT, yhi = r0[n] + nrows[n] - g->padT;                   \
+                    ylo = ylo < 0 ? 0 : ylo;                                                       \
+                    yhi = yhi > g->H ? g->H : yhi;                                                 \
+                    const float *pf = src + WK_PF_DIST * plane + (long)ylo * g->W;                 \
+                    const long span = (long)(yhi - ylo) * g->W;                                    \
+                    for (long q = 0; q < span; q += 16) __builtin_prefetch(pf + q);                \
+                    if (span > 0) __builtin_prefetch(pf + span - 1);                               \
+                }                                                                                  \
                 for (int r = 0; r < nrows[n]; r++) {                                               \
                     const int iy = r0[n] + r - g->padT;                                            \
                     float *row = st + r * Wp;                                                      \
@@ -157,22 +205,23 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
             }                                                                                      \
             float *dst = V + (long)c * g->TB;                                                      \
             for (int grp = 0; grp < groups; grp++) {                                               \
-                VT d[A * A], v[A * A];                                                             \
+                VT u[A * A];                                                                       \
                 const int *o = off + grp * VW;                                                     \
                 for (int i = 0; i < A; i++) {                                                      \
                     const float *p = stage + i * Wp;                                               \
-                    if (A == 4) FN(cols4)(p, o, 0, d + i * A);                                     \
-                    else if (A == 8) { FN(cols4)(p, o, 0, d + i * A); FN(cols4)(p, o, 4, d + i * A + 4); } \
+                    VT r[A];                                                                       \
+                    if (A == 4) FN(cols4)(p, o, 0, r);                                             \
+                    else if (A == 8) { FN(cols4)(p, o, 0, r); FN(cols4)(p, o, 4, r + 4); }         \
                     else {                                                                         \
                         VT t[4];                                                                   \
-                        FN(cols4)(p, o, 0, d + i * A);                                             \
+                        FN(cols4)(p, o, 0, r);                                                     \
                         FN(cols4)(p, o, 2, t);                                                     \
-                        d[i * A + 4] = t[2];                                                       \
-                        d[i * A + 5] = t[3];                                                       \
+                        r[4] = t[2];                                                               \
+                        r[5] = t[3];                                                               \
                     }                                                                              \
+                    FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
                 }                                                                                  \
-                FN(bt2d_##N)(d, v);                                                                \
-                for (int e = 0; e < A * A; e++) V_STORE(dst + e * xistride + grp * VW, v[e]);      \
+                FN(bt_cols_##N)(u, dst + grp * VW, xistride);                                      \
             }                                                                                      \
         }                                                                                          \
         return 1;                                                                                  \
@@ -190,6 +239,49 @@ DEFINE_STAGED(4, 6, 4)
 DEFINE_STAGED(5, 8, 4)
 #undef DEFINE_STAGED
 
+// Row groups at the plane's borders read their patch rows with masked loads. AVX2: the masks
+// (4 or 2 loads per row, plus the validity of the A - MM elements shifted in) depend only on
+// the group's first column, so they are computed once per block, not per row and channel.
+#if VW == 8
+#define ROW_MASK_DECL(MM, A) __m256i lmask[NG][MM]; int xok[NG][A - MM];
+#define ROW_MASKS(MM, A)                                                                           \
+    for (int q = 0; q < MM; q++) {                                                                 \
+        const __m256i col = _mm256_add_epi32(_mm256_set1_epi32(fx[grp] + 8 * q),                   \
+                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));           \
+        lmask[grp][q] = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)),           \
+                                         _mm256_cmpgt_epi32(_mm256_set1_epi32(g->W), col));        \
+    }                                                                                              \
+    for (int j = 0; j < A - MM; j++) {                                                             \
+        const int col = fx[grp] + 8 * MM + j;                                                      \
+        xok[grp][j] = col >= 0 && col < g->W;                                                      \
+    }
+#define PATCH_ROW(N, p, grp, r)                                                                    \
+    do {                                                                                           \
+        if (masked[grp]) FN(patch_row_masked_##N)(p, lmask[grp], xok[grp], r);                     \
+        else FN(patch_row_##N)(p, 0, 0, 0, r);                                                     \
+    } while (0)
+// Masked variant of patch_row (AVX2): masks from ROW_MASKS.
+#define DEFINE_PATCH_ROW_MASKED(N, A, MM)                                                          \
+    INL void FN(patch_row_masked_##N)(const float *p, const __m256i *lm, const int *xok, VT *r) {  \
+        VT q[MM];                                                                                  \
+        for (int k = 0; k < MM; k++) q[k] = _mm256_maskload_ps(p + 8 * k, lm[k]);                  \
+        FN(deint_regs##MM)(q, r);                                                                  \
+        const __m256i rot = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);                             \
+        for (int j = MM; j < A; j++) {                                                             \
+            const float next = xok[j - MM] ? p[8 * MM + j - MM] : 0.0f;                            \
+            r[j] = _mm256_blend_ps(_mm256_permutevar8x32_ps(r[j - MM], rot), _mm256_set1_ps(next), 0x80); \
+        }                                                                                          \
+    }
+DEFINE_PATCH_ROW_MASKED(2, 4, 2)
+DEFINE_PATCH_ROW_MASKED(4, 6, 4)
+DEFINE_PATCH_ROW_MASKED(5, 8, 4)
+#undef DEFINE_PATCH_ROW_MASKED
+#else
+#define ROW_MASK_DECL(MM, A)
+#define ROW_MASKS(MM, A)
+#define PATCH_ROW(N, p, grp, r) FN(patch_row_##N)(p, fx[grp], g->W, masked[grp], r)
+#endif
+
 // Input transform of the block's tiles t0 ..< t0 + tb for all channels, channel by channel
 // (each V row of TB floats is written at once, and each channel's input rows are read
 // while they are in cache), one vector group of VW tiles after the other.
@@ -201,6 +293,7 @@ DEFINE_STAGED(5, 8, 4)
         int32_t idx[NG][A * A][VW] __attribute__((aligned(64)));                                   \
         int32_t ok[NG][A * A][VW] __attribute__((aligned(64)));                                    \
         int fy[NG], fx[NG], row_group[NG], masked[NG];                                             \
+        ROW_MASK_DECL(MM, A)                                                                       \
         long xoff[NG];                                                                             \
         const int groups = (g->TBc + VW - 1) / VW;                                                 \
         for (int grp = 0; grp < groups; grp++) {                                                   \
@@ -214,6 +307,7 @@ DEFINE_STAGED(5, 8, 4)
             /* contiguous (masked at the borders) loads and lane shuffles instead of gathers.  */  \
             row_group[grp] = live > 0 && (first % g->tilesW) + live <= g->tilesW;                  \
             masked[grp] = fx[grp] < 0 || fx[grp] + VW * MM + MM > g->W;                            \
+            ROW_MASKS(MM, A)                                                                       \
             if (row_group[grp]) continue;                                                          \
             for (int l = 0; l < VW; l++) {                                                         \
                 const int tile = first + (l < live ? l : 0), tl = tile % g->T;                     \
@@ -248,24 +342,21 @@ DEFINE_STAGED(5, 8, 4)
             }                                                                                      \
             float *dst = V + (long)c * g->TB;                                                      \
             for (int grp = 0; grp < groups; grp++) {                                               \
-                VT d[A * A], v[A * A];                                                             \
-                if (row_group[grp]) {                                                              \
-                    for (int i = 0; i < A; i++) {                                                  \
+                VT u[A * A];                                                                       \
+                for (int i = 0; i < A; i++) {                                                      \
+                    VT r[A];                                                                       \
+                    if (row_group[grp]) {                                                          \
                         const int iy = fy[grp] + i;                                                \
                         if (iy < 0 || iy >= g->H) {                                                \
-                            for (int j = 0; j < A; j++) d[i * A + j] = V_ZERO();                   \
+                            for (int j = 0; j < A; j++) u[i * A + j] = V_ZERO();                   \
                             continue;                                                              \
                         }                                                                          \
-                        const float *row = src + xoff[grp] + (long)iy * g->W + fx[grp];            \
-                        VT tmp[MM];                                                                \
-                        FN(deint##MM)(row, fx[grp], g->W, masked[grp], d + i * A);                 \
-                        FN(deint##MM)(row + MM, fx[grp] + MM, g->W, masked[grp], tmp);             \
-                        for (int j = MM; j < A; j++) d[i * A + j] = tmp[j - MM];                   \
-                    }                                                                              \
-                } else                                                                             \
-                    for (int e = 0; e < A * A; e++) d[e] = GATHER(src, idx[grp][e], ok[grp][e]);   \
-                FN(bt2d_##N)(d, v);                                                                \
-                for (int e = 0; e < A * A; e++) V_STORE(dst + e * xistride + grp * VW, v[e]);      \
+                        PATCH_ROW(N, src + xoff[grp] + (long)iy * g->W + fx[grp], grp, r);         \
+                    } else                                                                         \
+                        for (int j = 0; j < A; j++) r[j] = GATHER(src, idx[grp][i * A + j], ok[grp][i * A + j]); \
+                    FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
+                }                                                                                  \
+                FN(bt_cols_##N)(u, dst + grp * VW, xistride);                                      \
             }                                                                                      \
         }                                                                                          \
     }
@@ -273,6 +364,9 @@ DEFINE_INPUT(2, 4, 2)
 DEFINE_INPUT(4, 6, 4)
 DEFINE_INPUT(5, 8, 4)
 #undef DEFINE_INPUT
+#undef ROW_MASK_DECL
+#undef ROW_MASKS
+#undef PATCH_ROW
 
 ATTR static void FN(input)(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {
     if (g->variant == 1) FN(input_2)(g, x, t0, tb, c0, c1, V);
@@ -285,6 +379,15 @@ ATTR static void FN(input)(const wk_wino_geom *g, const float *x, int t0, int tb
 // instead of per-lane scalar stores. AVX-512: masked scatters. tbase[l] is the offset of
 // lane l's tile in dst (rows and columns clipped to trows/tcols; trows 0 for dead lanes).
 #if VW == 8
+// The first n (0..4) floats of q. Plain stores: AMD Zen 1-3 run vmaskmovps stores in
+// microcode (measured here: 6x the time of a scalar store), and every right-edge tile of a
+// plane whose width is not a multiple of the tile takes this path.
+INL void FN(store_n4)(float *p, __m128 q, int n) {
+    if (n == 4) { _mm_storeu_ps(p, q); return; }
+    if (n >= 2) _mm_storel_pi((__m64 *)p, q);
+    if (n == 1) _mm_store_ss(p, q);
+    else if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(q, q));
+}
 INL void FN(store_tiles4)(const VT *yv, const int32_t *tbase, const int8_t *trows, const int8_t *tcols,
                           int ow, float *dst) {
     for (int i = 0; i < 4; i++) {
@@ -293,9 +396,7 @@ INL void FN(store_tiles4)(const VT *yv, const int32_t *tbase, const int8_t *trow
         for (int l = 0; l < 8; l++) {
             if (i >= trows[l]) continue;
             const __m128 q = (l & 1) ? _mm256_extractf128_ps(out[l >> 1], 1) : _mm256_castps256_ps128(out[l >> 1]);
-            float *p = dst + tbase[l] + (long)i * ow;
-            if (tcols[l] == 4) _mm_storeu_ps(p, q);
-            else _mm_maskstore_ps(p, _mm_cmpgt_epi32(_mm_set1_epi32(tcols[l]), _mm_setr_epi32(0, 1, 2, 3)), q);
+            FN(store_n4)(dst + tbase[l] + (long)i * ow, q, tcols[l]);
         }
     }
 }
@@ -512,6 +613,28 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
                 }
         }
     }
+    // Output row segments stored with contiguous stores, merged across adjacent groups, as
+    // offsets (from the plane) to prefetch for each next out-channel: every 16 floats and
+    // the last of each segment. Unmerged, a group's row takes at most VW * 4 / 16 + 1
+    // entries: at most (64 / VW groups) x 4 rows x (VW / 4 + 1) = 96 (AVX2) or 80 (AVX-512).
+    long pf[96];
+    int npf = 0;
+    {
+        const int ngroups = (tb + VW - 1) / VW;
+        long lo[4] = {0, 0, 0, 0}, hi[4] = {0, 0, 0, 0};
+        for (int grp = 0; grp <= ngroups; grp++)
+            for (int i = 0; i < m; i++) {
+                const int last = grp == ngroups;   // flush pass
+                const int has = !last && ocount[grp] > 0 && i < orows[grp];
+                const long s0 = has ? obase[grp] + (long)i * g->OW : 0, s1 = s0 + (has ? ocount[grp] : 0);
+                if (has && hi[i] > lo[i] && s0 == hi[i]) { hi[i] = s1; continue; }
+                if (hi[i] > lo[i]) {
+                    for (long q = lo[i]; q < hi[i]; q += 16) pf[npf++] = q;
+                    if ((hi[i] - 1 - lo[i]) % 16 != 0) pf[npf++] = hi[i] - 1;
+                }
+                lo[i] = s0; hi[i] = s1;
+            }
+    }
     for (int kc = k0; kc < k1; kc += WK_KCHUNK) {
         const int kn = (k1 - kc) < WK_KCHUNK ? (k1 - kc) : WK_KCHUNK;
         if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
@@ -526,13 +649,7 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
             if (k + 1 < k1)
-                for (int grp = 0; grp * VW < tb; grp++)
-                    if (ocount[grp] > 0)
-                        for (int i = 0; i < m && i < orows[grp]; i++) {
-                            const float *p = dst + plane + obase[grp] + (long)i * g->OW;
-                            for (int q = 0; q < ocount[grp]; q += 16) __builtin_prefetch(p + q, 1);
-                            __builtin_prefetch(p + ocount[grp] - 1, 1);
-                        }
+                for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
                 if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
                 else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
