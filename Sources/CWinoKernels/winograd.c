@@ -9,7 +9,10 @@
 // Memory layout of a block (V per thread, or shared by the threads; M per thread):
 //   V[xi][c][TB]   input transform B^T d B of every channel of the block's tiles
 //                  (consecutive xi slabs are C * TB + WK_PAD floats apart)
-//   M[xi][kk][TBc] products for a chunk of up to WK_KCHUNK out-channels
+//   M[kk][g][xi][VW] products for a chunk of up to WK_KCHUNK out-channels (SIMD kernels):
+//                  the alpha^2 vectors of one out-channel and vector group g lie together, so
+//                  the output transform reads them at constant offsets from one pointer
+//                  (the portable kernel keeps M[xi][TB] for one out-channel)
 // Per chunk: for each xi (its V slab stays in cache), for each k of the chunk,
 // M[xi][k] = sum_{e in row (xi, k)} w_e * V[xi][c_e]; then per k the output transform
 // Y = A^T M A + bias (ReLU) is stored to the output plane. A row's entries are summed in

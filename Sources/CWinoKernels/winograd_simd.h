@@ -433,20 +433,27 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
 
 // Output transform of one vector group for out-channel k: M -> y plane (+ bias, ReLU).
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
-    ATTR static void FN(output_##N)(const float *M, long mstride, int lane0,                       \
+    ATTR static void FN(output_##N)(const float *M,                                                \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
                                     const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
                                     long obase, int orows, int ocount, int ow, float b, int relu, \
                                     float *dst) {                                                  \
         VT m[A * A], yv[MM * MM];                                                                  \
-        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * mstride + lane0);                    \
+        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * VW);                                 \
         FN(at2d_##N)(m, yv);                                                                       \
         const VT vb = V_SET1(b), zero = V_ZERO();                                                  \
         for (int e = 0; e < MM * MM; e++) {                                                        \
             yv[e] = V_ADD(yv[e], vb);                                                              \
             if (relu) yv[e] = V_MAX(yv[e], zero);                                                  \
         }                                                                                          \
-        if (ocount > 0) {                                                                          \
+        if (ocount == VW * MM && orows >= MM) {                                                    \
+            /* Whole row group (the common case): straight-line stores, y stays in registers. */  \
+            for (int i = 0; i < MM; i++) {                                                         \
+                VT out[MM];                                                                        \
+                FN(inter##MM)(yv + i * MM, out);                                                   \
+                for (int q = 0; q < MM; q++) V_STOREU(dst + obase + (long)i * ow + q * VW, out[q]); \
+            }                                                                                      \
+        } else if (ocount > 0) {                                                                   \
             /* Row group: each output row of the tiles is up to VW * MM contiguous floats. */     \
             for (int i = 0; i < MM && i < orows; i++) {                                            \
                 VT out[MM];                                                                        \
@@ -471,14 +478,15 @@ DEFINE_OUTPUT(5, 8, 4)
 // else 1) keep about 8 FMA chains in flight; leftover entries go to the first set; the sets
 // are added in a fixed tree order, so the result depends only on the row (and NV).
 #define ROWS_NV(IDX, NV)                                                                           \
-    for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out)
+    for (int kk = 0; kk < kn; kk++, out += a2 * TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out, (long)a2 * VW)
 /* OFF(i): offset c * TB of entry i (tbs = log2 TB, used by the 8-bit channel indices). */
 #define OFF_32(i) (col_off[i])
 #define OFF_16(i) (col_off[i])
 #define OFF_8(i) ((int)col_off[i] << tbs)
 #define DEFINE_ROW(IDX, IT)                                                                        \
     INL void FN(row_product_##IDX)(const float *Vx, int e, const int e1, const IT *col_off,        \
-                                   const int tbs, const float *values, const int NV, float *out) { \
+                                   const int tbs, const float *values, const int NV, float *out,  \
+                                   const long vstride) {                                           \
         const int S = NV >= 5 ? 1 : (NV >= 3 ? 2 : 8 / NV);                                        \
         VT acc[8];                                                                                 \
         for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();                                        \
@@ -496,9 +504,9 @@ DEFINE_OUTPUT(5, 8, 4)
         for (int width = S / 2; width >= 1; width /= 2)                                            \
             for (int s = 0; s < width; s++)                                                        \
                 for (int v = 0; v < NV; v++) acc[s * NV + v] = V_ADD(acc[s * NV + v], acc[(s + width) * NV + v]); \
-        for (int v = 0; v < NV; v++) V_STORE(out + v * VW, acc[v]);                                \
+        for (int v = 0; v < NV; v++) V_STORE(out + v * vstride, acc[v]);                           \
     }                                                                                              \
-    /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
+    /* M[kk][g][xi] for kk < kn, position by position, so that each V[xi] slab (C * TB floats) */  \
     /* stays in cache while all kn out-channels use it.                                       */   \
     ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
                                         const int32_t *row_ptr, const IT *col_off,                 \
@@ -507,7 +515,7 @@ DEFINE_OUTPUT(5, 8, 4)
         for (int xi = 0; xi < a2; xi++) {                                                          \
             const float *Vx = V + xi * xistride;                                                   \
             const int32_t *rp = row_ptr + row_stride * xi + row0;                                  \
-            float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);                                 \
+            float *out = M + xi * VW;                                                              \
             /* Literal NV so that each width is unrolled with its accumulators in registers. */    \
             switch (TBc / VW) {                                                                    \
             case 1: ROWS_NV(IDX, 1); break;                                                        \
@@ -531,12 +539,12 @@ DEFINE_ROW(8, uint8_t)
 #undef OFF_8
 
 // Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
-// M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
+// M[kk][g][xi] for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
 // tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts feed 12 FMAs).
 // Each element sums c in increasing order in one accumulator: the result depends only on the
 // row, not on how rows are grouped.
 INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wstride, const int R,
-                        const int NV, float *out, long ostride) {
+                        const int NV, float *out, long ostride, long vstride) {
     VT acc[6][2];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = V_ZERO();
@@ -550,7 +558,7 @@ INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wst
         }
     }
     for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * VW, acc[r][v]);
+        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * vstride, acc[r][v]);
 }
 
 ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int TB, int TBc, int C,
@@ -560,17 +568,19 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
         const float *Vx = V + xi * xistride;
         const int32_t *rp = row_ptr + row_stride * xi + row0;
         const float *w = values + rp[0];           // rows of one position are consecutive
-        float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);
+        float *out = M + xi * VW;
+        const long ostride = (long)a2 * TBc, vstride = (long)a2 * VW;
         for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
+            float *o = out + (long)(v0 / VW) * vstride;
             const int two = TBc - v0 >= 2 * VW;
             int kk = 0;
             for (; kk + 6 <= kn; kk += 6) {
-                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, out + (long)kk * TBc + v0, TBc);
-                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, out + (long)kk * TBc + v0, TBc);
+                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, o + kk * ostride, ostride, vstride);
+                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, o + kk * ostride, ostride, vstride);
             }
             for (; kk < kn; kk++) {
-                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, out + (long)kk * TBc + v0, TBc);
-                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, out + (long)kk * TBc + v0, TBc);
+                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, o + kk * ostride, ostride, vstride);
+                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, o + kk * ostride, ostride, vstride);
             }
         }
     }
@@ -641,19 +651,18 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         else FN(products_32)(V, xistride, a2, TBc, tbs, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        const long mstride = (long)kn * TBc + WK_PAD;
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            const float *Mk = M + (long)kk * TBc;
+            const float *Mk = M + (long)kk * a2 * TBc;
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
             if (k + 1 < k1)
                 for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(Mk + (long)grp * a2 * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(Mk + (long)grp * a2 * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(Mk + (long)grp * a2 * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
             }
         }
     }
