@@ -1,12 +1,21 @@
 #!/usr/bin/env python3
 """onnxruntime baseline for wino-bench (same shapes, same thread count, same run).
 
-Reads one JSON request from stdin and prints one JSON result per line:
-  {"mode": "conv", "cases": [{"id", "c", "k", "h", "w", "r", "pad", "groups", "batch", "threads", "reps"}]}
-  {"mode": "model", "path": "x.onnx", "shape": [N, C, H, W], "threads": T, "reps": R, "id": ...}
-Each result: {"id": ..., "median_ms": ..., "min_ms": ..., "max_ms": ...}.
+A small server: wino-bench starts it once and sends one JSON request per line on stdin;
+each gets one JSON reply line on stdout. wino-bench alternates short rounds of its own
+runs with rounds of these, so that both sides see the same machine load (this machine's
+speed drifts by tens of percent over minutes).
+  {"op": "conv", "id", "c", "k", "h", "w", "r", "pad", "groups", "batch", "threads"}
+      builds a one-Conv (+ Relu) model of that shape and its input, runs it 3 times
+  {"op": "model", "id", "path", "shape": [N, C, H, W], "threads"}
+      loads an ONNX model and makes an input, runs it 3 times
+  {"op": "time", "id", "reps", "warmup"}  -> {"id", "times_ms": [...]}
+      `warmup` untimed runs, then one sample per timed run
+  {"op": "drop", "id"}          forgets the session
+Replies to conv/model/drop: {"id", "ok": true}; any failure: {"id", "error": "..."}.
 """
 import json
+import os
 import sys
 import time
 
@@ -22,19 +31,25 @@ def session(model_bytes, threads):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if os.environ.get("WINO_ORT_SPIN", "0") == "0":
+        # Idle intra-op threads block instead of spinning: wino-bench runs its own rounds
+        # right after these, and spinning threads would take its cores.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
 
 
-def timed(sess, feed, reps):
+def warm(sess, feed):
     for _ in range(3):
         sess.run(None, feed)
+
+
+def timed(sess, feed, reps):
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         sess.run(None, feed)
         times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {"median_ms": times[len(times) // 2], "min_ms": times[0], "max_ms": times[-1]}
+    return times
 
 
 def conv_model(c, k, r, pad, groups):
@@ -54,21 +69,38 @@ def conv_model(c, k, r, pad, groups):
 
 
 def main():
-    req = json.load(sys.stdin)
-    if req["mode"] == "conv":
-        for case in req["cases"]:
-            sess = session(conv_model(case["c"], case["k"], case["r"], case["pad"], case["groups"]), case["threads"])
-            x = np.random.default_rng(1).standard_normal((case["batch"], case["c"], case["h"], case["w"])).astype(np.float32)
-            res = timed(sess, {"x": x}, case["reps"])
-            res["id"] = case["id"]
-            print(json.dumps(res), flush=True)
-    else:
-        sess = session(open(req["path"], "rb").read(), req["threads"])
-        name = sess.get_inputs()[0].name
-        x = np.random.default_rng(1).standard_normal(req["shape"]).astype(np.float32)
-        res = timed(sess, {name: x}, req["reps"])
-        res["id"] = req.get("id", "model")
-        print(json.dumps(res), flush=True)
+    sessions = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        rid = req.get("id")
+        try:
+            if req["op"] == "conv":
+                sess = session(conv_model(req["c"], req["k"], req["r"], req["pad"], req["groups"]), req["threads"])
+                x = np.random.default_rng(1).standard_normal((req["batch"], req["c"], req["h"], req["w"])).astype(np.float32)
+                sessions[rid] = (sess, {"x": x})
+                warm(*sessions[rid])
+                reply = {"id": rid, "ok": True}
+            elif req["op"] == "model":
+                sess = session(open(req["path"], "rb").read(), req["threads"])
+                x = np.random.default_rng(1).standard_normal(req["shape"]).astype(np.float32)
+                sessions[rid] = (sess, {sess.get_inputs()[0].name: x})
+                warm(*sessions[rid])
+                reply = {"id": rid, "ok": True}
+            elif req["op"] == "time":
+                sess, feed = sessions[rid]
+                for _ in range(req.get("warmup", 0)):
+                    sess.run(None, feed)
+                reply = {"id": rid, "times_ms": timed(sess, feed, req["reps"])}
+            elif req["op"] == "drop":
+                sessions.pop(rid, None)
+                reply = {"id": rid, "ok": True}
+            else:
+                reply = {"id": rid, "error": f"unknown op {req['op']!r}"}
+        except Exception as e:  # report to the caller, keep serving
+            reply = {"id": rid, "error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
 
 
 if __name__ == "__main__":

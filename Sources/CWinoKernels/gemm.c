@@ -53,12 +53,7 @@ void strip(const int R, int i, int j, int cols, int K, const float *A, long lda,
     for (int r = 0; r < R; r++) {
         float *c = C + (i + r) * ldc + j;
         if (full) { _mm256_storeu_ps(c, acc[r][0]); _mm256_storeu_ps(c + 8, acc[r][1]); }
-        else {   // plain stores of the first `cols` floats (AMD runs masked stores in microcode)
-            float t[16];
-            _mm256_storeu_ps(t, acc[r][0]);
-            _mm256_storeu_ps(t + 8, acc[r][1]);
-            for (int q = 0; q < cols; q++) c[q] = t[q];
-        }
+        else { _mm256_maskstore_ps(c, m0, acc[r][0]); _mm256_maskstore_ps(c + 8, m1, acc[r][1]); }
     }
 }
 

@@ -24,49 +24,6 @@ struct Stats: Codable {
     }
 }
 
-/// Runs `body` `warmup` times, then until `reps` samples and at least `minSeconds` are collected.
-func measure(reps: Int, minSeconds: Double = 0.2, warmup: Int = 2, _ body: () throws -> Void) rethrows -> Stats {
-    for _ in 0..<warmup { try body() }
-    var samples = [Double]()
-    let start = Date()
-    while samples.count < reps || (Date().timeIntervalSince(start) < minSeconds && samples.count < 1000) {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        try body()
-        samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-    }
-    return Stats(samples)
-}
-
-/// Runs scripts/ort_bench.py with a JSON request; returns results by id (empty if unavailable).
-func onnxruntime(_ request: [String: Any]) -> [String: Stats] {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/ort_bench.py").path
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script]
-    let input = Pipe(), output = Pipe()
-    p.standardInput = input
-    p.standardOutput = output
-    do { try p.run() } catch {
-        FileHandle.standardError.write(Data("onnxruntime baseline unavailable: \(error)\n".utf8))
-        return [:]
-    }
-    input.fileHandleForWriting.write(try! JSONSerialization.data(withJSONObject: request))
-    try? input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    struct Result: Decodable { var id: String; var median_ms: Double; var min_ms: Double; var max_ms: Double }
-    var out = [String: Stats]()
-    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-        guard let r = try? JSONDecoder().decode(Result.self, from: Data(line.utf8)) else { continue }
-        out[r.id] = Stats(median: r.median_ms, min: r.min_ms, max: r.max_ms)
-    }
-    if p.terminationStatus != 0 {
-        FileHandle.standardError.write(Data("onnxruntime baseline failed (pip install onnx onnxruntime?)\n".utf8))
-    }
-    return out
-}
-
 /// One result row.
 struct Row: Codable {
     var layer: String
@@ -140,16 +97,7 @@ struct Layers: ParsableCommand {
         let ths = threads.split(separator: ",").compactMap { Int($0) }
         let bs = batches.split(separator: ",").compactMap { Int($0) }
 
-        var ort = [String: Stats]()
-        if !noOnnxruntime {
-            var cases = [[String: Any]]()
-            for s in shapes { for b in bs { for t in ths {
-                cases.append(["id": "\(s.name)/\(b)/\(t)", "c": s.c, "k": s.k, "h": s.h, "w": s.w, "r": s.r,
-                              "pad": s.pad, "groups": s.groups, "batch": b, "threads": t, "reps": reps])
-            } } }
-            ort = onnxruntime(["mode": "conv", "cases": cases])
-        }
-
+        let ort = noOnnxruntime ? nil : OrtServer()
         var rows = [Row]()
         for s in shapes {
             let variant: WinogradVariant = s.r == 5 ? .f4x4_5x5 : (tile == "F2" ? .f2x2_3x3 : .f4x4_3x3)
@@ -158,21 +106,36 @@ struct Layers: ParsableCommand {
             for b in bs {
                 var rngState = SplitMix(state: 7)
                 let x = (0..<(b * s.c * s.h * s.w)).map { _ in Float.random(in: -1...1, using: &rngState) }
+                var out = [Float]()
                 for t in ths {
-                    func time(_ g: ModelGraph) throws -> Stats {
+                    // Every side of this (layer, batch, threads) is timed in alternating rounds.
+                    func runner(_ g: ModelGraph) throws -> Runner {
                         let m = try Model(graph: g, options: .init(threads: t))
-                        var out = [Float](repeating: 0, count: b * m.outputShape.reduce(1, *))
-                        return try x.withUnsafeBufferPointer { xp in
-                            try out.withUnsafeMutableBufferPointer { op in
-                                try measure(reps: reps) { try m.predict(xp, batch: b, into: op) }
+                        if out.count < b * m.outputShape.reduce(1, *) { out = [Float](repeating: 0, count: b * m.outputShape.reduce(1, *)) }
+                        for _ in 0..<2 { _ = try m.predict(x, batch: b) }   // warm-up (first-call setup)
+                        return { n in
+                            try x.withUnsafeBufferPointer { xp in
+                                try out.withUnsafeMutableBufferPointer { op in
+                                    try timedRuns(n) { try m.predict(xp, batch: b, into: op) }
+                                }
                             }
                         }
                     }
-                    let dense = noDense ? nil : try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false))
-                    let dir = direct ? try time(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: true)) : nil
-                    let o = ort["\(s.name)/\(b)/\(t)"]
+                    let id = "\(s.name)/\(b)/\(t)"
+                    let ortLoaded = ort?.load(["op": "conv", "id": id, "c": s.c, "k": s.k, "h": s.h, "w": s.w, "r": s.r,
+                                               "pad": s.pad, "groups": s.groups, "batch": b, "threads": t]) ?? false
+                    let sparse = dens.filter { $0 != 1.0 || noDense }
+                    var runners: [Runner?] = [
+                        noDense ? nil : try runner(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false)),
+                        direct ? try runner(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: true)) : nil,
+                        ortLoaded ? ort!.runner(id) : nil,
+                    ]
+                    for d in sparse { runners.append(try runner(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))) }
+                    let stats = try interleaved(reps: reps, runners)
+                    if ortLoaded { ort!.drop(id) }
+                    let dense = stats[0], dir = stats[1], o = stats[2]
                     for d in dens {
-                        let st = d == 1.0 && dense != nil ? dense! : try time(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))
+                        let st = d == 1.0 && !noDense ? dense! : stats[3 + sparse.firstIndex(of: d)!]!
                         rows.append(Row(layer: s.name, batch: b, threads: t, density: d, median_ms: st.median, min_ms: st.min,
                                         max_ms: st.max, effective_gflops: s.flopsPerImage * Double(b) / (st.median * 1e6),
                                         dense_winograd_ms: dense?.median, dense_winograd_ratio: dense.map { $0.median / st.median },
@@ -208,7 +171,18 @@ struct ModelBench: ParsableCommand {
         let m = try Model(contentsOf: model, options: .init(threads: threads))
         var rng = SplitMix(state: 3)
         let x = (0..<(batch * m.inputShape.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) }
-        let st = try measure(reps: reps) { _ = try m.predict(x, batch: batch) }
+        for _ in 0..<2 { _ = try m.predict(x, batch: batch) }   // warm-up (first-call setup)
+        var out = [Float](repeating: 0, count: batch * m.outputShape.reduce(1, *))
+        let ours: Runner = { n in
+            try x.withUnsafeBufferPointer { xp in
+                try out.withUnsafeMutableBufferPointer { op in try timedRuns(n) { try m.predict(xp, batch: batch, into: op) } }
+            }
+        }
+        // Ours and onnxruntime in alternating rounds (same machine load for both).
+        let ort = onnx == nil ? nil : OrtServer()
+        let ortLoaded = ort?.load(["op": "model", "id": "m", "path": onnx!, "shape": [batch] + m.inputShape, "threads": threads]) ?? false
+        let stats = try interleaved(reps: reps, [ours, ortLoaded ? ort!.runner("m") : nil])
+        let st = stats[0]!
         var perLayer = [String: [Double]]()
         var order = [String]()
         for _ in 0..<max(3, reps / 2) {
@@ -219,11 +193,9 @@ struct ModelBench: ParsableCommand {
         }
         print("model \(model): batch \(batch), threads \(threads)")
         print(String(format: "wino:        median %.3f ms (%.3f-%.3f), %.1f images/s", st.median, st.min, st.max, Double(batch) * 1000 / st.median))
-        if let onnx = onnx {
-            let r = onnxruntime(["mode": "model", "path": onnx, "shape": [batch] + m.inputShape, "threads": threads, "reps": reps, "id": "m"])
-            if let o = r["m"] {
-                print(String(format: "onnxruntime: median %.3f ms, %.1f images/s; wino is %.2fx faster", o.median, Double(batch) * 1000 / o.median, o.median / st.median))
-            }
+        if let o = stats[1] {
+            print(String(format: "onnxruntime: median %.3f ms (%.3f-%.3f), %.1f images/s; wino is %.2fx faster (timed in alternating rounds)",
+                         o.median, o.min, o.max, Double(batch) * 1000 / o.median, o.median / st.median))
         }
         print("per layer (median ms):")
         for name in order { print(String(format: "  %-20@ %8.3f", name as NSString, Stats(perLayer[name]!).median)) }

@@ -1,0 +1,124 @@
+// Interleaved timing: our runs and the baselines' runs alternate in short rounds, so that
+// every side sees the same machine load. This machine's speed drifts by tens of percent
+// over seconds to minutes; timing one side after the other turned equal code into ratios
+// anywhere from 2.9x to 3.8x.
+import ArgumentParser
+import Foundation
+
+/// Runs `n` timed repetitions of one side of a comparison and returns their times (ms).
+typealias Runner = (Int) throws -> [Double]
+
+/// Runs `body` once untimed (the other side's rounds have taken the caches), then times it
+/// once per repetition (ms).
+func timedRuns(_ n: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    try body()
+    var out = [Double]()
+    out.reserveCapacity(n)
+    for _ in 0..<n {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        out.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    return out
+}
+
+/// Alternates rounds of every runner (nil entries are skipped and give nil) until each has at
+/// least `reps` samples and `minSeconds` of runs, and at least `minRounds` rounds were run.
+/// Each round runs a runner for about `chunkMs` (at least one repetition, after one untimed
+/// run); a short pause between runners lets the previous side's spinning threads go to sleep.
+func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 5, chunkMs: Double = 50,
+                 _ runners: [Runner?]) throws -> [Stats?] {
+    var samples = runners.map { _ in [Double]() }
+    var chunk = runners.map { _ in 1 }
+    var round = 0
+    while true {
+        for (i, runner) in runners.enumerated() {
+            guard let runner = runner else { continue }
+            samples[i] += try runner(chunk[i])
+            usleep(10_000)
+        }
+        round += 1
+        for i in runners.indices where runners[i] != nil {
+            let s = samples[i].sorted()
+            chunk[i] = max(1, min(200, Int(chunkMs / max(s[s.count / 2], 1e-3))))
+        }
+        let live = runners.indices.filter { runners[$0] != nil }
+        let enough = live.allSatisfy { samples[$0].count >= reps && samples[$0].reduce(0, +) >= minSeconds * 1000 }
+        if (round >= minRounds && enough) || round >= 400 { break }
+    }
+    return runners.indices.map { runners[$0] == nil ? nil : Stats(samples[$0]) }
+}
+
+/// onnxruntime as a baseline server (scripts/ort_bench.py): one process for the whole run,
+/// sessions built once per shape, timed in rounds on request.
+final class OrtServer {
+    private let process = Process()
+    private let toServer: FileHandle
+    private let fromServer: FileHandle
+    private var buffer = Data()
+
+    /// Starts the server; nil (with a message on stderr) when python3 or onnxruntime is missing.
+    init?() {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/ort_bench.py").path
+        let input = Pipe(), output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script]
+        process.standardInput = input
+        process.standardOutput = output
+        toServer = input.fileHandleForWriting
+        fromServer = output.fileHandleForReading
+        do { try process.run() } catch {
+            FileHandle.standardError.write(Data("onnxruntime baseline unavailable: \(error)\n".utf8))
+            return nil
+        }
+    }
+
+    deinit {
+        try? toServer.close()
+        process.waitUntilExit()
+    }
+
+    /// Sends one request and waits for its reply; nil (message on stderr) on any failure.
+    private func call(_ request: [String: Any]) -> [String: Any]? {
+        guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
+        line.append(0x0A)
+        do { try toServer.write(contentsOf: line) } catch {
+            FileHandle.standardError.write(Data("onnxruntime baseline failed (pip install onnx onnxruntime?)\n".utf8))
+            return nil
+        }
+        while !buffer.contains(0x0A) {
+            let more = fromServer.availableData
+            if more.isEmpty {
+                FileHandle.standardError.write(Data("onnxruntime baseline exited (pip install onnx onnxruntime?)\n".utf8))
+                return nil
+            }
+            buffer.append(more)
+        }
+        let end = buffer.firstIndex(of: 0x0A)!
+        let reply = buffer[buffer.startIndex..<end]
+        buffer.removeSubrange(buffer.startIndex...end)
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any] else { return nil }
+        if let error = obj["error"] as? String {
+            FileHandle.standardError.write(Data("onnxruntime baseline: \(error)\n".utf8))
+            return nil
+        }
+        return obj
+    }
+
+    /// Builds a session (request `op` "conv" or "model", see the script) under `id`.
+    func load(_ request: [String: Any]) -> Bool { call(request) != nil }
+
+    /// A runner timing session `id`.
+    func runner(_ id: String) -> Runner {
+        return { [self] n in
+            guard let times = self.call(["op": "time", "id": id, "reps": n, "warmup": 1])?["times_ms"] as? [Double] else {
+                throw ValidationError("onnxruntime timing of \(id) failed")
+            }
+            return times
+        }
+    }
+
+    /// Forgets session `id`.
+    func drop(_ id: String) { _ = call(["op": "drop", "id": id]) }
+}
