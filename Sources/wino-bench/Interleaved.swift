@@ -50,7 +50,7 @@ func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 5, chunkM
 }
 
 /// onnxruntime as a baseline server (scripts/ort_bench.py): one process for the whole run,
-/// sessions built once per shape, timed in rounds on request.
+/// sessions built once per shape, timed in rounds on request, stopped in between.
 final class OrtServer {
     private let process = Process()
     private let toServer: FileHandle
@@ -75,12 +75,17 @@ final class OrtServer {
     }
 
     deinit {
+        kill(process.processIdentifier, SIGCONT)
         try? toServer.close()
         process.waitUntilExit()
     }
 
     /// Sends one request and waits for its reply; nil (message on stderr) on any failure.
+    /// Between requests the server is stopped (SIGSTOP): onnxruntime's idle threads spin and
+    /// would otherwise take a core from our rounds.
     private func call(_ request: [String: Any]) -> [String: Any]? {
+        kill(process.processIdentifier, SIGCONT)
+        defer { kill(process.processIdentifier, SIGSTOP) }
         guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
         line.append(0x0A)
         do { try toServer.write(contentsOf: line) } catch {
