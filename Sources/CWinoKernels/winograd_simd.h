@@ -44,22 +44,38 @@ INL void FN(at1d_4)(const VT *m, int is, VT *y, int os) {
     y[2 * os] = V_FMA(s34, V_SET1(4.0f), s12);
     y[3 * os] = V_ADD(V_FMA(d34, V_SET1(8.0f), d12), m5);
 }
-// F(4x4,5x5): table driven; constant loop bounds let the compiler unroll and drop zeros.
+// F(4x4,5x5) (points 0, +-1, +-2, +-1/2; Docs/WINOGRAD.md): rows of B^T pair up as even +- odd
+// parts (rows 1/2, 3/4, 5/6), which takes 26 operations per 1-D transform instead of the
+// 44 multiply-adds of its nonzero entries.
 INL void FN(bt1d_5)(const VT *d, int is, VT *v, int os) {
-    for (int i = 0; i < 8; i++) {
-        VT s = V_ZERO();
-        for (int k = 0; k < 8; k++)
-            if (BT5[i * 8 + k] != 0) s = V_FMA(d[k * is], V_SET1(BT5[i * 8 + k]), s);
-        v[i * os] = s;
-    }
+    VT d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is], d4 = d[4 * is], d5 = d[5 * is];
+    VT d6 = d[6 * is], d7 = d[7 * is];
+    const VT c21_4 = V_SET1(21.0f / 4), c17_4 = V_SET1(17.0f / 4), c5_4 = V_SET1(5.0f / 4);
+    const VT c5_2 = V_SET1(2.5f), c1_4 = V_SET1(0.25f), c1_2 = V_SET1(0.5f), c2 = V_SET1(2.0f);
+    const VT c4 = V_SET1(4.0f), c5 = V_SET1(5.0f);
+    v[0] = V_FMA(V_SUB(d2, d4), c21_4, V_SUB(d6, d0));                   // -d0 + 21/4 (d2 - d4) + d6
+    v[7 * os] = V_FMA(V_SUB(d3, d5), c21_4, V_SUB(d7, d1));              // -d1 + 21/4 (d3 - d5) + d7
+    VT e = V_FNMA(d4, c17_4, V_ADD(d2, d6)), o = V_FNMA(d3, c17_4, V_ADD(d1, d5));
+    v[os] = V_ADD(e, o);                                                  // (d1 + d2) - 17/4 (d3 + d4) + (d5 + d6)
+    v[2 * os] = V_SUB(e, o);                                              // (d2 - d1) + 17/4 (d3 - d4) + (d6 - d5)
+    e = V_FMA(d2, c1_4, V_FNMA(d4, c5_4, d6));                            // d2 / 4 - 5/4 d4 + d6
+    o = V_FMA(d1, c1_2, V_FNMA(d3, c5_2, V_MUL(d5, c2)));                 // d1 / 2 - 5/2 d3 + 2 d5
+    v[3 * os] = V_ADD(e, o);
+    v[4 * os] = V_SUB(e, o);
+    e = V_FMA(d2, c4, V_FNMA(d4, c5, d6));                                // 4 d2 - 5 d4 + d6
+    o = V_FMA(d1, c2, V_FNMA(d3, c5_2, V_MUL(d5, c1_2)));                 // 2 d1 - 5/2 d3 + d5 / 2
+    v[5 * os] = V_ADD(e, o);
+    v[6 * os] = V_SUB(e, o);
 }
 INL void FN(at1d_5)(const VT *m, int is, VT *y, int os) {
-    for (int i = 0; i < 4; i++) {
-        VT s = V_ZERO();
-        for (int k = 0; k < 8; k++)
-            if (AT5[i * 8 + k] != 0) s = V_FMA(m[k * is], V_SET1(AT5[i * 8 + k]), s);
-        y[i * os] = s;
-    }
+    VT m0 = m[0], m1 = m[is], m2 = m[2 * is], m3 = m[3 * is], m4 = m[4 * is], m5 = m[5 * is];
+    VT m6 = m[6 * is], m7 = m[7 * is];
+    VT s12 = V_ADD(m1, m2), d12 = V_SUB(m1, m2), s34 = V_ADD(m3, m4), d34 = V_SUB(m3, m4);
+    VT s56 = V_ADD(m5, m6), d56 = V_SUB(m5, m6);
+    y[0] = V_ADD(V_ADD(m0, s12), V_ADD(s34, s56));
+    y[os] = V_FMA(d56, V_SET1(0.5f), V_FMA(d34, V_SET1(2.0f), d12));
+    y[2 * os] = V_FMA(s56, V_SET1(0.25f), V_FMA(s34, V_SET1(4.0f), s12));
+    y[3 * os] = V_ADD(V_FMA(d56, V_SET1(0.125f), V_FMA(d34, V_SET1(8.0f), d12)), m7);
 }
 
 #define DEFINE_2D(N, A, MM)                                                              \
