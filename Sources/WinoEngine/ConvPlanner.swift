@@ -12,6 +12,8 @@ public enum ConvPlanner: Sendable {
     enum Choice {
         case direct(String)
         case winograd(WinogradVariant, String)
+        /// Space-to-depth, then a stride-1 Winograd F(4x4,3x3) convolution.
+        case stridedWinograd(String)
     }
 
     /// Smallest channels per group for which the transforms pay off: below it the input and
@@ -25,6 +27,19 @@ public enum ConvPlanner: Sendable {
         let cg = p.inChannels / p.groups, kg = p.outChannels / p.groups
         let o = w.outputSize(h: input[1], w: input[2])
         guard planner == .auto else { return .direct("planner off") }
+        let s = w.strideH, r = w.kernelH
+        if w.kernelH == w.kernelW, s == w.strideW, StridedWinogradConvLayer.eligible(kernel: r, stride: s) {
+            // Multiply-adds per output and channel: R^2 direct against (36 / 16) s^2 as Winograd;
+            // ceil(R / s) = 3 means R >= 2 s + 1, so the gain is always above 1.7x.
+            let gain = Double(r * r) / (2.25 * Double(s * s))
+            if case .csr(let m) = weight.data, Double(m.nnz) < 0.5 * Double(weight.count) {
+                return .direct("planner: spatial weights are \(Int((100 * Double(m.nnz) / Double(weight.count)).rounded()))% dense; the transform would fill the zeros in")
+            }
+            guard cg * s * s >= minChannels, kg >= minChannels, o.h >= 4, o.w >= 4 else {
+                return .direct("planner: too few channels or too small an output for space-to-depth Winograd")
+            }
+            return .stridedWinograd("planned from a direct \(r)x\(r) stride-\(s) conv: \(String(format1: gain))x fewer multiplications as a 3x3 Winograd conv on \(cg * s * s) space-to-depth channels")
+        }
         guard w.kernelH == w.kernelW, w.kernelH == 3 || w.kernelH == 5, w.strideH == 1, w.strideW == 1 else {
             return .direct("planner: no Winograd form for \(w.kernelH)x\(w.kernelW) stride \(w.strideH)")
         }

@@ -73,6 +73,9 @@ struct Plan {
                         let t = Tensor(name: w[0].name, shape: [tile.alpha, tile.alpha, params.outChannels, params.inChannels / params.groups],
                                        winograd: tile, data: .dense(u))
                         layer = WinogradConvLayer(node: n, params: wp, input: inShapes[0], weight: t, bias: bias, note: why)
+                    case .stridedWinograd(let why):
+                        layer = StridedWinogradConvLayer(node: n, params: params, input: inShapes[0],
+                                                         spatial: w[0].denseValues(), bias: bias, note: why)
                     }
                 }
             case .fullyConnected:

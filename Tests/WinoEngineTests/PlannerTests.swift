@@ -1,5 +1,6 @@
 // The load-time planner: which direct convolutions run as dense Winograd, why, and that the
 // result still equals the Double reference.
+import CWinoKernels
 import WinoEngine
 import WinoFormat
 import WinoReference
@@ -39,10 +40,57 @@ final class PlannerTests: XCTestCase {
         }
     }
 
+    /// Strided convolutions with ceil(R / s) = 3 run as space-to-depth + Winograd F(4x4,3x3):
+    /// within tolerance of the Double reference, bit-identical for any thread count, on every
+    /// instruction set, at batch 1 and 3.
+    func testStridedConvolutionsRunAsSpaceToDepthWinograd() throws {
+        struct Case { var c, k, h, w, r, stride, groups: Int; var pads: [Int64] }
+        let cases = [
+            Case(c: 3, k: 16, h: 35, w: 43, r: 11, stride: 4, groups: 1, pads: [0, 0, 0, 0]),   // AlexNet conv1's form
+            Case(c: 3, k: 12, h: 30, w: 31, r: 11, stride: 4, groups: 1, pads: [2, 1, 0, 3]),
+            Case(c: 4, k: 16, h: 17, w: 19, r: 5, stride: 2, groups: 2, pads: [2, 2, 2, 2]),
+            Case(c: 2, k: 8, h: 20, w: 23, r: 9, stride: 3, groups: 1, pads: [1, 0, 1, 2]),
+            Case(c: 3, k: 9, h: 16, w: 14, r: 6, stride: 2, groups: 1, pads: [2, 2, 2, 2]),
+        ]
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, t) in cases.enumerated() {
+                var rng = SeededRNG(seed: UInt64(40 + i))
+                let (nodes, tensors, name) = stem(channels: t.c, rng: &rng)
+                let conv = Node(name: "conv", op: .conv, inputs: [name], output: "y", weights: ["cw", "cb"],
+                                attributes: ["pads": .ints(t.pads), "strides": .ints([Int64(t.stride), Int64(t.stride)]),
+                                             "group": .int(Int64(t.groups))])
+                let g = makeGraph(input: [1, t.h, t.w], nodes: nodes + [conv], tensors: tensors + [
+                    Tensor(name: "cw", shape: [t.k, t.c / t.groups, t.r, t.r], data: .dense(rng.floats(t.k * (t.c / t.groups) * t.r * t.r))),
+                    Tensor(name: "cb", shape: [t.k], data: .dense(rng.floats(t.k)))])
+                for batch in [1, 3] {
+                    let x = rng.floats(batch * t.h * t.w)
+                    let want = try ReferenceExecutor(graph: g).run(x, batch: batch)
+                    assertInformative(want)
+                    var first: [Float]? = nil
+                    for threads in [1, 2, 3, 16] {
+                        let m = try Model(graph: g, options: .init(threads: threads))
+                        XCTAssertTrue(explanation(m).contains("space-to-depth (\(t.c * t.stride * t.stride) channels"), explanation(m))
+                        let got = try m.predict(x, batch: batch)
+                        XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "case \(i) isa \(isa) batch \(batch) threads \(threads)")
+                        if let f = first { XCTAssertEqual(got, f, "case \(i) isa \(isa): bits differ at \(threads) threads") } else { first = got }
+                    }
+                    let stored = try Model(graph: g, options: .init(planner: .asStored))
+                    XCTAssertTrue(explanation(stored).contains("direct conv"), explanation(stored))
+                }
+            }
+        }
+    }
+
     func testIneligibleConvolutionsStayDirectWithTheReason() throws {
         let cases: [(ModelGraph, String)] = [
             (convGraph(c: 4, k: 24, h: 13, w: 13, r: 3), "4 in / 24 out channels per group < 8"),
             (convGraph(c: 16, k: 24, h: 13, w: 13, r: 3, stride: 2), "no Winograd form for 3x3 stride 2"),
+            // ceil(7 / 2) = 4 phases per axis: no 3x3 form after space-to-depth.
+            (convGraph(c: 16, k: 24, h: 13, w: 13, r: 7, stride: 2), "no Winograd form for 7x7 stride 2"),
+            (convGraph(c: 16, k: 4, h: 23, w: 23, r: 11, stride: 4), "too few channels or too small an output"),
+            (convGraph(c: 16, k: 24, h: 23, w: 23, r: 11, stride: 4, density: 0.2), "20% dense"),
             (convGraph(c: 16, k: 24, h: 3, w: 3, r: 3), "smaller than one 4x4 tile"),
             (convGraph(c: 16, k: 24, h: 13, w: 13, r: 3, density: 0.2), "20% dense"),
         ]

@@ -147,18 +147,24 @@ final class WinogradConvLayer: Layer {
     }
 
     func run(_ io: LayerIO, _ ctx: RunContext) {
+        compute(x: io.inputs[0], y: io.output, batch: io.batch, ctx)
+    }
+
+    /// The convolution of `batch` images x ([batch, C, H, W]) into y ([batch, K, OH, OW]),
+    /// with the per-thread scratch of `ctx` (its shared scratch is left alone).
+    func compute(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, batch: Int, _ ctx: RunContext) {
         let G = p.groups, cg = c / G, kg = p.outChannels / G, K = p.outChannels
         let T = Int(geom.T), tilesW = Int(geom.tilesW), perRow = blocksPerRow
         let rowBlocks = self.rowBlocks
         let plane = h * w, oplane = oh * ow
         // Raster-order blocks run through the tiles of all images at once (tile t of image
         // t / T) when the kernel's 32-bit lane offsets can address the whole batch.
-        let acrossImages = !rowBlocks && io.batch > 1
-            && io.batch * c * plane < Int(Int32.max) && io.batch * K * oplane < Int(Int32.max)
-        let units = acrossImages ? 1 : io.batch          // calls' image ranges
-        let unitTiles = acrossImages ? io.batch * T : T
+        let acrossImages = !rowBlocks && batch > 1
+            && batch * c * plane < Int(Int32.max) && batch * K * oplane < Int(Int32.max)
+        let units = acrossImages ? 1 : batch          // calls' image ranges
+        let unitTiles = acrossImages ? batch * T : T
         var geom = self.geom
-        geom.N = Int32(acrossImages ? io.batch : 1)
+        geom.N = Int32(acrossImages ? batch : 1)
         let TB = rowBlocks ? Int(geom.TB) : WinogradConvLayer.blockWidth(total: unitTiles, tb: Int(geom.TB))
         geom.TBc = Int32(TB)
         let blocks = rowBlocks ? (T / tilesW) * perRow : (unitTiles + TB - 1) / TB
@@ -184,7 +190,6 @@ final class WinogradConvLayer: Layer {
         let base = units * G * blocks
         let kchunks = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
         let items = base * kchunks
-        let x = io.inputs[0], y = io.output
         let scratch = ctx.scratch
         let c = self.c
         let colKind = self.colKind
