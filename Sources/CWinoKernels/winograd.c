@@ -106,7 +106,10 @@ long wk_wino_v_floats(const wk_wino_geom *g) {
 
 long wk_wino_scratch_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
-    return wk_wino_v_floats(g) + a2 * ((long)WK_KCHUNK * g->TB + WK_PAD) + 64;
+    // M: WK_KCHUNK out-channels x (TB / 8 vector groups x (a2 x 8 + WK_PAD) + WK_PAD) floats
+    // (the SIMD layout at its narrowest vectors; the portable kernel needs a2 x TB).
+    const long m = (long)WK_KCHUNK * ((g->TB / 8) * (a2 * 8 + WK_PAD) + WK_PAD);
+    return wk_wino_v_floats(g) + (m > a2 * g->TB ? m : a2 * g->TB) + 64;
 }
 
 // ---------------------------------------------------------------- dispatch

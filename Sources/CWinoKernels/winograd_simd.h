@@ -12,6 +12,11 @@
 #define CAT(a, b) CAT2(a, b)
 #define FN(name) CAT(name, SFX)
 #define INL static inline __attribute__((always_inline)) ATTR
+// M[kk][g][xi][VW]: floats between vector groups and between out-channels. The WK_PAD floats
+// keep the strides off multiples of 2 KiB: without them the products' stores of one position
+// (one vector per group and out-channel) all fell into a few L1 sets.
+#define M_GSTRIDE(a2) ((long)(a2) * VW + WK_PAD)
+#define M_KSTRIDE(a2, TBc) ((long)((TBc) / VW) * M_GSTRIDE(a2) + WK_PAD)
 
 INL void FN(bt1d_2)(const VT *d, int is, VT *v, int os) {
     VT d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is];
@@ -494,7 +499,7 @@ DEFINE_OUTPUT(5, 8, 4)
 // else 1) keep about 8 FMA chains in flight; leftover entries go to the first set; the sets
 // are added in a fixed tree order, so the result depends only on the row (and NV).
 #define ROWS_NV(IDX, NV)                                                                           \
-    for (int kk = 0; kk < kn; kk++, out += a2 * TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out, (long)a2 * VW)
+    for (int kk = 0; kk < kn; kk++, out += M_KSTRIDE(a2, TBc)) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out, M_GSTRIDE(a2))
 /* OFF(i): offset c * TB of entry i (tbs = log2 TB, used by the 8-bit channel indices). */
 #define OFF_32(i) (col_off[i])
 #define OFF_16(i) (col_off[i])
@@ -585,7 +590,7 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
         const int32_t *rp = row_ptr + row_stride * xi + row0;
         const float *w = values + rp[0];           // rows of one position are consecutive
         float *out = M + xi * VW;
-        const long ostride = (long)a2 * TBc, vstride = (long)a2 * VW;
+        const long ostride = M_KSTRIDE(a2, TBc), vstride = M_GSTRIDE(a2);
         for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
             float *o = out + (long)(v0 / VW) * vstride;
             const int two = TBc - v0 >= 2 * VW;
@@ -670,21 +675,23 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            const float *Mk = M + (long)kk * a2 * TBc;
+            const float *Mk = M + (long)kk * M_KSTRIDE(a2, TBc);
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
             if (k + 1 < k1)
                 for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(Mk + (long)grp * a2 * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(Mk + (long)grp * a2 * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(Mk + (long)grp * a2 * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(Mk + (long)grp * M_GSTRIDE(a2), oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(Mk + (long)grp * M_GSTRIDE(a2), oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(Mk + (long)grp * M_GSTRIDE(a2), oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
             }
         }
     }
 }
 
 #undef STORE_TILES
+#undef M_GSTRIDE
+#undef M_KSTRIDE
 #undef INL
 #undef FN
 #undef CAT
