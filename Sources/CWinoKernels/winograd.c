@@ -9,10 +9,7 @@
 // Memory layout of a block (V per thread, or shared by the threads; M per thread):
 //   V[xi][c][TB]   input transform B^T d B of every channel of the block's tiles
 //                  (consecutive xi slabs are C * TB + WK_PAD floats apart)
-//   M[kk][g][xi][VW] products for a chunk of up to WK_KCHUNK out-channels (SIMD kernels):
-//                  the alpha^2 vectors of one out-channel and vector group g lie together, so
-//                  the output transform reads them at constant offsets from one pointer
-//                  (the portable kernel keeps M[xi][TB] for one out-channel)
+//   M[xi][kk][TBc] products for a chunk of up to WK_KCHUNK out-channels
 // Per chunk: for each xi (its V slab stays in cache), for each k of the chunk,
 // M[xi][k] = sum_{e in row (xi, k)} w_e * V[xi][c_e]; then per k the output transform
 // Y = A^T M A + bias (ReLU) is stored to the output plane. A row's entries are summed in
@@ -106,10 +103,7 @@ long wk_wino_v_floats(const wk_wino_geom *g) {
 
 long wk_wino_scratch_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
-    // M: WK_KCHUNK out-channels x (TB / 8 vector groups x (a2 x 8 + WK_PAD) + WK_PAD) floats
-    // (the SIMD layout at its narrowest vectors; the portable kernel needs a2 x TB).
-    const long m = (long)WK_KCHUNK * ((g->TB / 8) * (a2 * 8 + WK_PAD) + WK_PAD);
-    return wk_wino_v_floats(g) + (m > a2 * g->TB ? m : a2 * g->TB) + 64;
+    return wk_wino_v_floats(g) + a2 * ((long)WK_KCHUNK * g->TB + WK_PAD) + 64;
 }
 
 // ---------------------------------------------------------------- dispatch

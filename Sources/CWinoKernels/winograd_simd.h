@@ -12,11 +12,6 @@
 #define CAT(a, b) CAT2(a, b)
 #define FN(name) CAT(name, SFX)
 #define INL static inline __attribute__((always_inline)) ATTR
-// M[kk][g][xi][VW]: floats between vector groups and between out-channels. The WK_PAD floats
-// keep the strides off multiples of 2 KiB: without them the products' stores of one position
-// (one vector per group and out-channel) all fell into a few L1 sets.
-#define M_GSTRIDE(a2) ((long)(a2) * VW + WK_PAD)
-#define M_KSTRIDE(a2, TBc) ((long)((TBc) / VW) * M_GSTRIDE(a2) + WK_PAD)
 
 INL void FN(bt1d_2)(const VT *d, int is, VT *v, int os) {
     VT d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is];
@@ -454,13 +449,13 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
 
 // Output transform of one vector group for out-channel k: M -> y plane (+ bias, ReLU).
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
-    ATTR static void FN(output_##N)(const float *M,                                                \
+    ATTR static void FN(output_##N)(const float *M, long mstride, int lane0,                       \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
                                     const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
                                     long obase, int orows, int ocount, int ow, float b, int relu, \
                                     float *dst) {                                                  \
         VT m[A * A], yv[MM * MM];                                                                  \
-        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * VW);                                 \
+        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * mstride + lane0);                    \
         FN(at2d_##N)(m, yv);                                                                       \
         const VT vb = V_SET1(b), zero = V_ZERO();                                                  \
         for (int e = 0; e < MM * MM; e++) {                                                        \
@@ -499,15 +494,14 @@ DEFINE_OUTPUT(5, 8, 4)
 // else 1) keep about 8 FMA chains in flight; leftover entries go to the first set; the sets
 // are added in a fixed tree order, so the result depends only on the row (and NV).
 #define ROWS_NV(IDX, NV)                                                                           \
-    for (int kk = 0; kk < kn; kk++, out += M_KSTRIDE(a2, TBc)) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out, M_GSTRIDE(a2))
+    for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out)
 /* OFF(i): offset c * TB of entry i (tbs = log2 TB, used by the 8-bit channel indices). */
 #define OFF_32(i) (col_off[i])
 #define OFF_16(i) (col_off[i])
 #define OFF_8(i) ((int)col_off[i] << tbs)
 #define DEFINE_ROW(IDX, IT)                                                                        \
     INL void FN(row_product_##IDX)(const float *Vx, int e, const int e1, const IT *col_off,        \
-                                   const int tbs, const float *values, const int NV, float *out,  \
-                                   const long vstride) {                                           \
+                                   const int tbs, const float *values, const int NV, float *out) { \
         const int S = NV >= 5 ? 1 : (NV >= 3 ? 2 : 8 / NV);                                        \
         VT acc[8];                                                                                 \
         for (int i = 0; i < S * NV; i++) acc[i] = V_ZERO();                                        \
@@ -525,9 +519,9 @@ DEFINE_OUTPUT(5, 8, 4)
         for (int width = S / 2; width >= 1; width /= 2)                                            \
             for (int s = 0; s < width; s++)                                                        \
                 for (int v = 0; v < NV; v++) acc[s * NV + v] = V_ADD(acc[s * NV + v], acc[(s + width) * NV + v]); \
-        for (int v = 0; v < NV; v++) V_STORE(out + v * vstride, acc[v]);                           \
+        for (int v = 0; v < NV; v++) V_STORE(out + v * VW, acc[v]);                                \
     }                                                                                              \
-    /* M[kk][g][xi] for kk < kn, position by position, so that each V[xi] slab (C * TB floats) */  \
+    /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
     /* stays in cache while all kn out-channels use it.                                       */   \
     ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
                                         const int32_t *row_ptr, const IT *col_off,                 \
@@ -536,7 +530,7 @@ DEFINE_OUTPUT(5, 8, 4)
         for (int xi = 0; xi < a2; xi++) {                                                          \
             const float *Vx = V + xi * xistride;                                                   \
             const int32_t *rp = row_ptr + row_stride * xi + row0;                                  \
-            float *out = M + xi * VW;                                                              \
+            float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);                                 \
             /* Literal NV so that each width is unrolled with its accumulators in registers. */    \
             switch (TBc / VW) {                                                                    \
             case 1: ROWS_NV(IDX, 1); break;                                                        \
@@ -560,12 +554,12 @@ DEFINE_ROW(8, uint8_t)
 #undef OFF_8
 
 // Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
-// M[kk][g][xi] for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
+// M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
 // tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts feed 12 FMAs).
 // Each element sums c in increasing order in one accumulator: the result depends only on the
 // row, not on how rows are grouped.
 INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wstride, const int R,
-                        const int NV, float *out, long ostride, long vstride) {
+                        const int NV, float *out, long ostride) {
     VT acc[6][2];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = V_ZERO();
@@ -579,7 +573,7 @@ INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wst
         }
     }
     for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * vstride, acc[r][v]);
+        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * VW, acc[r][v]);
 }
 
 ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int TB, int TBc, int C,
@@ -589,19 +583,17 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
         const float *Vx = V + xi * xistride;
         const int32_t *rp = row_ptr + row_stride * xi + row0;
         const float *w = values + rp[0];           // rows of one position are consecutive
-        float *out = M + xi * VW;
-        const long ostride = M_KSTRIDE(a2, TBc), vstride = M_GSTRIDE(a2);
+        float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);
         for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
-            float *o = out + (long)(v0 / VW) * vstride;
             const int two = TBc - v0 >= 2 * VW;
             int kk = 0;
             for (; kk + 6 <= kn; kk += 6) {
-                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, o + kk * ostride, ostride, vstride);
-                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, o + kk * ostride, ostride, vstride);
+                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, out + (long)kk * TBc + v0, TBc);
+                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, out + (long)kk * TBc + v0, TBc);
             }
             for (; kk < kn; kk++) {
-                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, o + kk * ostride, ostride, vstride);
-                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, o + kk * ostride, ostride, vstride);
+                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, out + (long)kk * TBc + v0, TBc);
+                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, out + (long)kk * TBc + v0, TBc);
             }
         }
     }
@@ -672,26 +664,25 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         else FN(products_32)(V, xistride, a2, TBc, tbs, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        const long mstride = (long)kn * TBc + WK_PAD;
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            const float *Mk = M + (long)kk * M_KSTRIDE(a2, TBc);
+            const float *Mk = M + (long)kk * TBc;
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
             if (k + 1 < k1)
                 for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(Mk + (long)grp * M_GSTRIDE(a2), oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(Mk + (long)grp * M_GSTRIDE(a2), oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(Mk + (long)grp * M_GSTRIDE(a2), oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
             }
         }
     }
 }
 
 #undef STORE_TILES
-#undef M_GSTRIDE
-#undef M_KSTRIDE
 #undef INL
 #undef FN
 #undef CAT

@@ -33,7 +33,7 @@ typedef struct {
 /// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:
 /// input transform of the block into V = [a2][C][TB] (`wk_wino_v_floats` floats; skipped
 /// when `transform_input` is 0: V already holds this block), then per chunk of out-channels
-/// the sparse products of all alpha^2 positions into M = [chunk][TBc / VW][a2][VW] (the rest of
+/// the sparse products of all alpha^2 positions into M = [a2][chunk][TBc] (the rest of
 /// `wk_wino_scratch_floats`), the output transform, bias, optional ReLU and the store into
 /// y[k][OH][OW]. CSR row (xi, k) is `row_stride * xi + row_base + k`. Column data by
 /// `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels c
