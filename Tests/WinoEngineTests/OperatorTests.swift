@@ -40,6 +40,30 @@ final class OperatorTests: XCTestCase {
         }
     }
 
+    /// Wide rows reach the vectorised max-pooling kernel (column maxima 8 at a time, stride 1
+    /// and stride 2 rows of 8 outputs, scalar tails): against the reference on every ISA (the
+    /// tolerance covers only the stem convolution's Float rounding; a wrong window is O(1)).
+    func testMaxPoolingWideRows() throws {
+        let configs: [[String: AttributeValue]] = [
+            ["kernel": .ints([3, 3]), "strides": .ints([2, 2])],
+            ["kernel": .ints([3, 3]), "strides": .ints([2, 2]), "ceil_mode": .int(1)],
+            ["kernel": .ints([2, 2]), "strides": .ints([2, 2])],
+            ["kernel": .ints([3, 3]), "strides": .ints([1, 1]), "pads": .ints([1, 1, 1, 1])],
+            ["kernel": .ints([2, 5]), "strides": .ints([1, 2]), "pads": .ints([0, 2, 1, 2])],
+            ["kernel": .ints([3, 4]), "strides": .ints([2, 3])],
+        ]
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, cfg) in configs.enumerated() {
+                let (got, want) = try single(Node(name: "pool", op: .maxPool, inputs: ["x"], output: "y", attributes: cfg),
+                                             input: [3, 9, 53], seed: UInt64(30 + i))
+                assertInformative(want)
+                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "config \(i) isa \(isa)")
+            }
+        }
+    }
+
     func testCaffeCeilModeOutputSize() throws {
         // AlexNet pool1: 55 -> 27 with k3 s2; ceil mode 14 -> 7 with k3 s2 (floor gives 6).
         let win = Window2D(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)

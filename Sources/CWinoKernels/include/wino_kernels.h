@@ -54,6 +54,11 @@ void wk_set_staging(int on);
 /// Floats of V in the scratch layout (the start of `wk_wino_scratch_floats`).
 long wk_wino_v_floats(const wk_wino_geom *g);
 
+/// One output row of max pooling whose windows lie inside the input (no clipping):
+/// out[j] = max over r < kh, k < kw of row0[r * w + x0 + j * sw + k] for j < n, each maximum
+/// taken as `next >= best ? next : best` in window order. colmax: (n - 1) * sw + kw + 16 floats.
+void wk_maxpool_row(const float *row0, long w, int kh, int kw, int sw, int x0, int n, float *colmax, float *out);
+
 /// Dense product C[i][0..n) = sum_d A[i][d] * B[d][0..n) for rows i0 <= i < i1 (row-major,
 /// strides lda, ldb, ldc). Each element sums d in increasing order (thread-count independent).
 void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);

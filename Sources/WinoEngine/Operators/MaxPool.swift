@@ -1,4 +1,5 @@
 // Max pooling: y[n][c][oy][ox] = max over the window of x (padding ignored).
+import CWinoKernels
 import WinoFormat
 import WinoKernels
 
@@ -41,27 +42,17 @@ final class MaxPoolLayer: Layer {
                 }
                 dst[oy * ow + ox] = best
             }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { colBuf in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: w + 16) { colBuf in
                 let colMax = colBuf.baseAddress!
                 for oy in 0..<oh {
                     guard oy >= oy0 && oy < oy1 && ox1 > ox0 else {
                         for ox in 0..<ow { general(oy, ox) }
                         continue
                     }
-                    let row0 = src + (oy * sh - win.padTop) * w
-                    colMax.update(from: row0, count: w)
-                    for r in 1..<max(1, kh) {
-                        let row = row0 + r * w
-                        for ix in 0..<w { colMax[ix] = max(colMax[ix], row[ix]) }
-                    }
                     for ox in 0..<ox0 { general(oy, ox) }
-                    let out = dst + oy * ow
-                    for ox in ox0..<ox1 {
-                        let base = colMax + ox * sw - win.padLeft
-                        var best = base[0]
-                        for k in 1..<max(1, kw) { best = max(best, base[k]) }
-                        out[ox] = best
-                    }
+                    // Interior windows: column maxima over kh rows, then over kw columns (C kernel).
+                    wk_maxpool_row(src + (oy * sh - win.padTop) * w, w, Int32(kh), Int32(kw), Int32(sw),
+                                   Int32(ox0 * sw - win.padLeft), Int32(ox1 - ox0), colMax, dst + oy * ow + ox0)
                     for ox in ox1..<ow { general(oy, ox) }
                 }
             }
