@@ -68,6 +68,9 @@ final class OrtServer {
         process.standardOutput = output
         toServer = input.fileHandleForWriting
         fromServer = output.fileHandleForReading
+        // A server that exited (no python3 or onnxruntime) must fail our writes with EPIPE,
+        // not kill this process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         do { try process.run() } catch {
             FileHandle.standardError.write(Data("onnxruntime baseline unavailable: \(error)\n".utf8))
             return nil
@@ -75,8 +78,9 @@ final class OrtServer {
     }
 
     deinit {
-        kill(process.processIdentifier, SIGCONT)
         try? toServer.close()
+        guard process.processIdentifier > 0 else { return }   // never started
+        kill(process.processIdentifier, SIGCONT)
         process.waitUntilExit()
     }
 
@@ -84,9 +88,9 @@ final class OrtServer {
     /// Between requests the server is stopped (SIGSTOP): onnxruntime's idle threads spin and
     /// would otherwise take a core from our rounds.
     private func call(_ request: [String: Any]) -> [String: Any]? {
+        guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
         kill(process.processIdentifier, SIGCONT)
         defer { kill(process.processIdentifier, SIGSTOP) }
-        guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
         line.append(0x0A)
         do { try toServer.write(contentsOf: line) } catch {
             FileHandle.standardError.write(Data("onnxruntime baseline failed (pip install onnx onnxruntime?)\n".utf8))
