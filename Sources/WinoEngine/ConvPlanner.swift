@@ -21,6 +21,12 @@ public enum ConvPlanner: Sendable {
     /// more than the 4x (3x3) or 6.25x (5x5) fewer multiplications save.
     static let minChannels = 8
 
+    /// Why sparse spatial weights stay direct (nil when at least half the weights are nonzero).
+    static func sparseReason(_ weight: Tensor) -> String? {
+        guard case .csr(let m) = weight.data, Double(m.nnz) < 0.5 * Double(weight.count) else { return nil }
+        return "planner: spatial weights are \(Int((100 * Double(m.nnz) / Double(weight.count)).rounded()))% dense; the transform would fill the zeros in"
+    }
+
     /// Chooses for a direct convolution with `params` on an input of `input` (C, H, W).
     static func choose(_ p: ConvParams, input: [Int], weight: Tensor, planner: ConvPlanner) -> Choice {
         let w = p.window
@@ -32,9 +38,7 @@ public enum ConvPlanner: Sendable {
             // Multiply-adds per output and channel: R^2 direct against (36 / 16) s^2 as Winograd;
             // ceil(R / s) = 3 means R >= 2 s + 1, so the gain is always above 1.7x.
             let gain = Double(r * r) / (2.25 * Double(s * s))
-            if case .csr(let m) = weight.data, Double(m.nnz) < 0.5 * Double(weight.count) {
-                return .direct("planner: spatial weights are \(Int((100 * Double(m.nnz) / Double(weight.count)).rounded()))% dense; the transform would fill the zeros in")
-            }
+            if let why = sparseReason(weight) { return .direct(why) }
             guard cg * s * s >= minChannels, kg >= minChannels, o.h >= 4, o.w >= 4 else {
                 return .direct("planner: too few channels or too small an output for space-to-depth Winograd")
             }
@@ -43,9 +47,7 @@ public enum ConvPlanner: Sendable {
         guard w.kernelH == w.kernelW, w.kernelH == 3 || w.kernelH == 5, w.strideH == 1, w.strideW == 1 else {
             return .direct("planner: no Winograd form for \(w.kernelH)x\(w.kernelW) stride \(w.strideH)")
         }
-        if case .csr(let m) = weight.data, Double(m.nnz) < 0.5 * Double(weight.count) {
-            return .direct("planner: spatial weights are \(Int((100 * Double(m.nnz) / Double(weight.count)).rounded()))% dense; the transform would fill the zeros in")
-        }
+        if let why = sparseReason(weight) { return .direct(why) }
         guard cg >= minChannels, kg >= minChannels else {
             return .direct("planner: \(cg) in / \(kg) out channels per group < \(minChannels), transforms would dominate")
         }
