@@ -9,6 +9,7 @@
 // of A and 2 loads of B feed 12 FMAs. The B panel (K x 16 floats) is reused by every
 // 6-row strip. Edges fall back to a masked kernel (columns) and single rows.
 #include "wino_kernels.h"
+#include <math.h>
 #include <string.h>
 
 static void gemm_portable(int i0, int i1, int n, int K, const float *A, long lda, const float *B, long ldb,
@@ -77,9 +78,9 @@ void wk_gemm(int i0, int i1, int n, int K, const float *A, long lda, const float
 
 // ---------------------------------------------------------------- sparse rows x vector
 // y[i - i0] = sum_{e in row i} values[e] * x[col[e]] for i0 <= i < i1 (CSR), with 32-bit or
-// 16-bit (`wide` = 0) column indices. AVX2: 8 entries per step with a gather of x, one
-// accumulator per row summed in a fixed lane order at the end; the result depends only on
-// the row, never on the thread split.
+// 16-bit (`wide` = 0) column indices. AVX2, 32-bit indices: 8 entries per step with a gather
+// of x, one accumulator per row summed in a fixed lane order at the end; 16-bit indices: see
+// csr_dot16_avx2. The result depends only on the row, never on the thread split.
 static inline int col_at(const void *col, int wide, int e) {
     return wide ? ((const int32_t *)col)[e] : ((const uint16_t *)col)[e];
 }
@@ -122,8 +123,42 @@ void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const void *col, const
 }
 AVX2 static void csr_dot32_avx2(int i0, int i1, const int32_t *rp, const int32_t *col, const float *val,
                                 const float *x, float *y) { csr_dot_avx2(i0, i1, rp, col, 1, val, x, y); }
+// 16-bit indices: no gather instruction. AMD Zen 3 takes about 8 cycles per 8-lane gather
+// (measured here: 13 cycles per 8 entries for the whole loop); four indices come in one
+// 64-bit load, and each x value with one scalar load inserted into the vector: the loop is
+// bound by its loads (22 per 16 entries). Measured on FC6's shape (4096 x 9216, 10%):
+// 30% faster with the weights in cache, 10% from memory, on one core.
+// Two accumulators (entries 16j .. 16j + 7 and 16j + 8 .. 16j + 15), added together, then
+// the remaining entries in order: a fixed order for each row.
+static inline __attribute__((always_inline, target("avx2,fma")))
+__m128 x4_avx2(const float *x, uint64_t q) {
+    __m128 v = _mm_load_ss(x + (q & 0xffff));
+    v = _mm_insert_ps(v, _mm_load_ss(x + ((q >> 16) & 0xffff)), 0x10);
+    v = _mm_insert_ps(v, _mm_load_ss(x + ((q >> 32) & 0xffff)), 0x20);
+    return _mm_insert_ps(v, _mm_load_ss(x + (q >> 48)), 0x30);
+}
 AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *rp, const uint16_t *col, const float *val,
-                                const float *x, float *y) { csr_dot_avx2(i0, i1, rp, col, 0, val, x, y); }
+                                const float *x, float *y) {
+    for (int i = i0; i < i1; i++) {
+        int e = rp[i];
+        const int e1 = rp[i + 1];
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (; e + 16 <= e1; e += 16) {
+            uint64_t q[4];
+            memcpy(q, col + e, sizeof q);
+            const __m256 x0 = _mm256_insertf128_ps(_mm256_castps128_ps256(x4_avx2(x, q[0])), x4_avx2(x, q[1]), 1);
+            const __m256 x1 = _mm256_insertf128_ps(_mm256_castps128_ps256(x4_avx2(x, q[2])), x4_avx2(x, q[3]), 1);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(val + e), x0, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(val + e + 8), x1, a1);
+        }
+        a0 = _mm256_add_ps(a0, a1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        float t = _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+        for (; e < e1; e++) t = fmaf(val[e], x[col[e]], t);
+        y[i - i0] = t;
+    }
+}
 #endif
 
 void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val, const float *x, float *y) {

@@ -456,11 +456,13 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
                                     float *dst) {                                                  \
         VT m[A * A], yv[MM * MM];                                                                  \
         for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * mstride + lane0);                    \
+        /* Column 1 of A^T is all ones (the point 1), so adding the bias at position (1, 1) */    \
+        /* adds it to every output of the tile: one add instead of MM * MM.                 */    \
+        m[A + 1] = V_ADD(m[A + 1], V_SET1(b));                                                     \
         FN(at2d_##N)(m, yv);                                                                       \
-        const VT vb = V_SET1(b), zero = V_ZERO();                                                  \
-        for (int e = 0; e < MM * MM; e++) {                                                        \
-            yv[e] = V_ADD(yv[e], vb);                                                              \
-            if (relu) yv[e] = V_MAX(yv[e], zero);                                                  \
+        if (relu) {                                                                                \
+            const VT zero = V_ZERO();                                                              \
+            for (int e = 0; e < MM * MM; e++) yv[e] = V_MAX(yv[e], zero);                          \
         }                                                                                          \
         if (ocount == VW * MM && orows >= MM) {                                                    \
             /* Whole row group (the common case): straight-line stores, y stays in registers. */  \

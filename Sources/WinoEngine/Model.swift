@@ -178,12 +178,32 @@ public final class Model: @unchecked Sendable {
         }
     }
 
+    /// Inputs of at least this many values are checked for non-finite values by all threads.
+    static let parallelScanMinimum = 1 << 18
+
     private func run(_ input: UnsafeBufferPointer<Float>, batch: Int, into output: UnsafeMutableBufferPointer<Float>,
                      timings: UnsafeMutablePointer<[LayerTiming]>?) throws {
-        // Non-finite inputs (exponent bits all ones): one vectorisable integer max pass.
+        // Non-finite inputs (exponent bits all ones): one vectorisable integer max pass, split
+        // over the pool's threads when the input is large (a VGG16 conv2_1 input of 3.2 MB took
+        // 4.5% of the layer's single-threaded time, all of it on one thread).
         var exponent: UInt32 = 0
         input.withMemoryRebound(to: UInt32.self) { bits in
-            for b in bits { exponent = max(exponent, b & 0x7f80_0000) }
+            let parts = pool != nil && bits.count >= Model.parallelScanMinimum ? pool!.threadCount : 1
+            if parts == 1 {
+                for b in bits { exponent = max(exponent, b & 0x7f80_0000) }
+                return
+            }
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: parts) { maxima in
+                let m = maxima.baseAddress!
+                parallelFor(pool, parts) { part, _ in
+                    var e: UInt32 = 0
+                    for b in UnsafeBufferPointer(rebasing: bits[bits.count * part / parts ..< bits.count * (part + 1) / parts]) {
+                        e = max(e, b & 0x7f80_0000)
+                    }
+                    m[part] = e
+                }
+                for part in 0..<parts { exponent = max(exponent, m[part]) }
+            }
         }
         if exponent == 0x7f80_0000, let i = input.firstIndex(where: { !$0.isFinite }) {
             throw EngineError("input value \(i) is \(input[i])")

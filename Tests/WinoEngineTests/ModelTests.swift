@@ -108,6 +108,16 @@ final class ModelTests: XCTestCase {
         var x = [Float](repeating: 0, count: 3 * 27 * 25)
         x[7] = .nan
         XCTAssertThrowsError(try model.predict(x)) { XCTAssertTrue("\($0)".contains("value 7")) }
+        // Large inputs are scanned by all threads: a non-finite value in any part is found.
+        let pooled = try Model(graph: smallNetwork(seed: 11), options: .init(threads: 2))
+        let batch = (1 << 18) / (3 * 27 * 25) + 1    // over Model.parallelScanMinimum values
+        var big = [Float](repeating: 0.5, count: batch * 3 * 27 * 25)
+        XCTAssertNoThrow(try pooled.predict(big, batch: batch))
+        for i in [3, big.count / 2 - 1, big.count / 2, big.count - 1] {
+            big[i] = i % 2 == 0 ? .nan : -.infinity
+            XCTAssertThrowsError(try pooled.predict(big, batch: batch)) { XCTAssertTrue("\($0)".contains("value \(i) "), "\($0)") }
+            big[i] = 0.5
+        }
     }
 
     func testTopClassesOrdersAndLabels() {

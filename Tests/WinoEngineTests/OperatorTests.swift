@@ -152,6 +152,27 @@ final class OperatorTests: XCTestCase {
         }
     }
 
+    /// Rows long enough for the AVX2 16-bit kernel's 16-entry steps (and their tails), with
+    /// column indices above 32767 (unsigned 16-bit extraction), on every ISA.
+    func testFullyConnectedLongRows() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, (o, f, density)) in [(23, 1_000, 0.3), (19, 40_000, 0.01), (9, 64, 0.5)].enumerated() {
+                var rng = SeededRNG(seed: 90 + UInt64(i))
+                let w = rng.sparse(o * f, density: density)
+                let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w", "b"])
+                let g = ModelGraph(metadata: ModelMetadata(name: "long", inputShape: [f / 4, 2, 2], channelOrder: .tensor),
+                                   input: "x", output: "y", nodes: [node],
+                                   tensors: [Tensor(name: "w", shape: [o, f], data: .csr(CSRMatrix(dense: w, rows: o, cols: f))),
+                                             Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))])
+                let (got, want) = try runBoth(g, batch: 2, seed: 9)
+                assertInformative(want)
+                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "\(o) x \(f) density \(density) isa \(isa)")
+            }
+        }
+    }
+
     /// More than 65536 input features: 32-bit column indices (the 16-bit kernel cannot hold them).
     func testWideFullyConnectedUses32BitIndices() throws {
         for isa in (0...wk_isa()).reversed() {
