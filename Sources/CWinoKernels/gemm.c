@@ -175,6 +175,72 @@ void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, c
     csr_dot_portable(i0, i1, row_ptr, col, 0, val, x, y);
 }
 
+// ---------------------------------------------------------------- sparse or dense rows x 8 images
+// See wino_kernels.h. Column index of entry e of a row starting at e0.
+static inline long fc_col(const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32, int e, int e0) {
+    if (!row_ptr) return e - e0;
+    return col16 ? col16[e] : col32[e];
+}
+
+static void fc_rows8_portable(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
+                              const float *values, int F, const float *xt, int nb, float *y, long ldy) {
+    for (int i = i0; i < i1; i++) {
+        const int e0 = row_ptr ? row_ptr[i] : 0, e1 = row_ptr ? row_ptr[i + 1] : F;
+        const float *v = row_ptr ? values : values + (long)i * F;
+        for (int n = 0; n < nb; n++) {
+            float s[4] = {0, 0, 0, 0};
+            for (int e = e0; e < e1; e++)
+                s[(e - e0) & 3] = fmaf(v[e], xt[fc_col(row_ptr, col16, col32, e, e0) * 8 + n], s[(e - e0) & 3]);
+            y[n * ldy + i] = (s[0] + s[1]) + (s[2] + s[3]);
+        }
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+static inline __attribute__((always_inline, target("avx2,fma")))
+void fc_rows8_body(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
+                   const float *values, int F, const float *xt, int nb, float *y, long ldy) {
+    for (int i = i0; i < i1; i++) {
+        const int e0 = row_ptr ? row_ptr[i] : 0, e1 = row_ptr ? row_ptr[i + 1] : F;
+        const float *v = row_ptr ? values : values + (long)i * F;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        int e = e0;
+        for (; e + 4 <= e1; e += 4) {
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e, e0) * 8), a0);
+            a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e + 1), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e + 1, e0) * 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e + 2), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e + 2, e0) * 8), a2);
+            a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e + 3), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e + 3, e0) * 8), a3);
+        }
+        if (e < e1) a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e, e0) * 8), a0);
+        if (e + 1 < e1) a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e + 1), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e + 1, e0) * 8), a1);
+        if (e + 2 < e1) a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e + 2), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e + 2, e0) * 8), a2);
+        float out[8] __attribute__((aligned(32)));
+        _mm256_store_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (int n = 0; n < nb; n++) y[n * ldy + i] = out[n];
+    }
+}
+AVX2 static void fc_rows8_csr16(int i0, int i1, const int32_t *rp, const uint16_t *col, const float *v, const float *xt,
+                                int nb, float *y, long ldy) { fc_rows8_body(i0, i1, rp, col, 0, v, 0, xt, nb, y, ldy); }
+AVX2 static void fc_rows8_csr32(int i0, int i1, const int32_t *rp, const int32_t *col, const float *v, const float *xt,
+                                int nb, float *y, long ldy) { fc_rows8_body(i0, i1, rp, 0, col, v, 0, xt, nb, y, ldy); }
+AVX2 static void fc_rows8_dense(int i0, int i1, const float *v, int F, const float *xt, int nb, float *y, long ldy) {
+    fc_rows8_body(i0, i1, 0, 0, 0, v, F, xt, nb, y, ldy);
+}
+#endif
+
+void wk_fc_rows8(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
+                 const float *values, int F, const float *xt, int nb, float *y, long ldy) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (wk_isa() >= 1) {
+        if (!row_ptr) fc_rows8_dense(i0, i1, values, F, xt, nb, y, ldy);
+        else if (col16) fc_rows8_csr16(i0, i1, row_ptr, col16, values, xt, nb, y, ldy);
+        else fc_rows8_csr32(i0, i1, row_ptr, col32, values, xt, nb, y, ldy);
+        return;
+    }
+#endif
+    fc_rows8_portable(i0, i1, row_ptr, col16, col32, values, F, xt, nb, y, ldy);
+}
+
 // ---------------------------------------------------------------- strided copy (im2col rows)
 // dst[j] = src[j * stride] for j < n. AVX2 for strides 2 and 4 (contiguous loads and lane
 // shuffles, eight outputs per step); reads stay within src[0 .. (n - 1) * stride].

@@ -151,6 +151,18 @@ final class WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// y[n * ldy + i] = (A x_n)[i] for i in rows and n < nb, with the images x_0 ..< x_nb
+    /// transposed in `xt` (column c of image n at xt[c * 8 + n], 8 lanes per column):
+    /// the weights are read once for up to 8 images.
+    func multiplyBatch8(rows r: Range<Int>, xt: UnsafePointer<Float>, nb: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
+        if let d = dense {
+            wk_fc_rows8(Int32(r.lowerBound), Int32(r.upperBound), nil, nil, nil, d.pointer, Int32(cols), xt, Int32(nb), y, ldy)
+        } else {
+            wk_fc_rows8(Int32(r.lowerBound), Int32(r.upperBound), rowPtr, colIdx16, colIdx, values!.pointer, Int32(cols),
+                        xt, Int32(nb), y, ldy)
+        }
+    }
+
     /// "dense" or "CSR 12.5%".
     var storageDescription: String {
         isSparse ? "CSR \(String(format1: density * 100))% dense" : "dense"

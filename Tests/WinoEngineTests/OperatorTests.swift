@@ -99,10 +99,12 @@ final class OperatorTests: XCTestCase {
             let w = rng.sparse(o * f, density: density)
             let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: w, rows: o, cols: f)) : .dense(w)
             let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w", "b"], attributes: ["relu": .int(1)])
-            let (got, want) = try single(node, input: [3, 5, 4], tensors: [
-                Tensor(name: "w", shape: [o, f], data: data), Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))], batch: 3)
-            if density > 0.1 { assertInformative(want) }
-            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "density \(density) isa \(isa)")
+            let tensors = [Tensor(name: "w", shape: [o, f], data: data), Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))]
+            for batch in [1, 3] {
+                let (got, want) = try single(node, input: [3, 5, 4], tensors: tensors, batch: batch)
+                if density > 0.1 { assertInformative(want) }
+                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "density \(density) batch \(batch) isa \(isa)")
+            }
         }
         }
     }
@@ -153,7 +155,8 @@ final class OperatorTests: XCTestCase {
     }
 
     /// Rows long enough for the AVX2 16-bit kernel's 16-entry steps (and their tails), with
-    /// column indices above 32767 (unsigned 16-bit extraction), on every ISA.
+    /// column indices above 32767 (unsigned 16-bit extraction), on every ISA, one image at a
+    /// time and in groups of 8.
     func testFullyConnectedLongRows() throws {
         for isa in (0...wk_isa()).reversed() {
             wk_limit_isa(Int32(isa))
@@ -166,9 +169,12 @@ final class OperatorTests: XCTestCase {
                                    input: "x", output: "y", nodes: [node],
                                    tensors: [Tensor(name: "w", shape: [o, f], data: .csr(CSRMatrix(dense: w, rows: o, cols: f))),
                                              Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))])
-                let (got, want) = try runBoth(g, batch: 2, seed: 9)
-                assertInformative(want)
-                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "\(o) x \(f) density \(density) isa \(isa)")
+                // Batch 1: rows x vector; 2 and 9: 8 images per pass (a partial group, a full one and one more).
+                for batch in [1, 2, 9] {
+                    let (got, want) = try runBoth(g, batch: batch, seed: 9)
+                    assertInformative(want)
+                    XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "\(o) x \(f) density \(density) batch \(batch) isa \(isa)")
+                }
             }
         }
     }
@@ -185,9 +191,11 @@ final class OperatorTests: XCTestCase {
             let g = ModelGraph(metadata: ModelMetadata(name: "wide", inputShape: [f / 4, 2, 2], channelOrder: .tensor),
                                input: "x", output: "y", nodes: [node],
                                tensors: [Tensor(name: "w", shape: [o, f], data: .csr(CSRMatrix(dense: w, rows: o, cols: f)))])
-            let (got, want) = try runBoth(g, batch: 2, seed: 8)
-            assertInformative(want)
-            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "isa \(isa)")
+            for batch in [1, 2] {
+                let (got, want) = try runBoth(g, batch: batch, seed: 8)
+                assertInformative(want)
+                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "batch \(batch) isa \(isa)")
+            }
         }
     }
 }

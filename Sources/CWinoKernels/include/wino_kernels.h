@@ -82,6 +82,16 @@ void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, cons
 void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *values,
                   const float *x, float *y);
 
+/// Rows of a fully connected layer for up to 8 images at once: for i0 <= i < i1 and n < nb,
+/// y[n * ldy + i] = sum over row i of values[e] * xt[c_e * 8 + n], where xt holds the images
+/// transposed (column c of image n at xt[c * 8 + n]; lanes nb..7 are read and ignored).
+/// Rows are CSR (row_ptr with 16-bit `col16` or 32-bit `col32` indices, the other NULL) or,
+/// with row_ptr NULL, dense rows of F values (row i at values + i * F). Each row sums its
+/// entries in four interleaved partial sums (entry index mod 4) added as (0 + 1) + (2 + 3):
+/// a fixed order, independent of the thread split and of nb.
+void wk_fc_rows8(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
+                 const float *values, int F, const float *xt, int nb, float *y, long ldy);
+
 /// LRN across channels for n pixels: x and y hold C planes `stride` floats apart (the n pixels
 /// at the start of each). y[c] = x[c] / (bias + scale * sum of x^2 over [c - before, c + after])^beta.
 void wk_lrn(int C, long stride, int n, const float *x, float *y, int before, int after,
