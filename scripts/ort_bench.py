@@ -8,7 +8,7 @@ speed drifts by tens of percent over minutes).
   {"op": "conv", "id", "c", "k", "h", "w", "r", "pad", "groups", "batch", "threads"}
       builds a one-Conv (+ Relu) model of that shape and its input, runs it 3 times
   {"op": "model", "id", "path", "shape": [N, C, H, W], "threads"}
-      loads an ONNX model and makes an input, runs it 3 times
+      loads an ONNX model (batch dimension freed when N > 1) and makes an input, runs it 3 times
   {"op": "time", "id", "reps", "warmup"}  -> {"id", "times_ms": [...]}
       `warmup` untimed runs, then one sample per timed run
   {"op": "drop", "id"}          forgets the session
@@ -69,6 +69,36 @@ def conv_model(c, k, r, pad, groups):
     return m.SerializeToString()
 
 
+def batched(model_bytes, n):
+    """The model with a free batch dimension when n > 1. Models exported for one image (such
+    as ONNX's bvlc_alexnet) fix the batch at 1 in their input and output shapes and in the
+    target shape of their Reshape before the fully connected layers: those become -1 (the
+    Reshape infers the batch) and the value_info shapes are dropped (onnxruntime infers them)."""
+    if n == 1:
+        return model_bytes
+    from onnx import numpy_helper
+    m = onnx.load_from_string(model_bytes)
+    g = m.graph
+    inits = {t.name: t for t in g.initializer}
+    for v in list(g.input[:1]) + list(g.output):
+        dims = v.type.tensor_type.shape.dim
+        if len(dims) > 0:
+            dims[0].dim_param = "N"
+    for node in g.node:
+        if node.op_type == "Reshape" and len(node.input) > 1 and node.input[1] in inits:
+            t = inits[node.input[1]]
+            shape = numpy_helper.to_array(t).copy()
+            if len(shape) > 1 and shape[0] == 1:
+                shape[0] = -1
+                t.CopyFrom(numpy_helper.from_array(shape.astype(np.int64), t.name))
+    # Initializers listed as graph inputs (old IR versions) would stay overridable: drop them.
+    keep = [v for v in g.input if v.name not in inits]
+    del g.input[:]
+    g.input.extend(keep)
+    del g.value_info[:]
+    return m.SerializeToString()
+
+
 def main():
     sessions = {}
     for line in sys.stdin:
@@ -84,7 +114,7 @@ def main():
                 warm(*sessions[rid])
                 reply = {"id": rid, "ok": True}
             elif req["op"] == "model":
-                sess = session(open(req["path"], "rb").read(), req["threads"])
+                sess = session(batched(open(req["path"], "rb").read(), req["shape"][0]), req["threads"])
                 x = np.random.default_rng(1).standard_normal(req["shape"]).astype(np.float32)
                 sessions[rid] = (sess, {sess.get_inputs()[0].name: x})
                 warm(*sessions[rid])
