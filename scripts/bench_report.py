@@ -110,13 +110,22 @@ def main():
     plain_text = "(not run: pass --plain DIR with a `swift build -c release` (no flags) build)"
     if "--plain" in sys.argv:
         plain = os.path.join(sys.argv[sys.argv.index("--plain") + 1], "wino-bench")
-        lines = ["| build | run | alexnet.conv3 ms | vgg16.conv3_1 ms | vgg16.conv4_1 ms |", "|---|---|---|---|---|"]
-        for rep in (1, 2):  # alternate the two builds to share the machine's drift
-            for name, exe in (("plain `swift build -c release`", plain), ("Makefile (target-CPU flags)", bench)):
-                out = json.loads(run([exe, "layers", "--format", "json", "--layers", "alexnet.conv3,vgg16.conv3_1,vgg16.conv4_1",
-                                      "--densities", "0.1", "--threads", "2", "--batches", "1", "--reps", "20",
+        layers = ["alexnet.conv3", "vgg16.conv3_1", "vgg16.conv4_1"]
+        times = {"plain": {l: [] for l in layers}, "tuned": {l: [] for l in layers}}
+        for rep in range(5):  # alternate the two builds to share the machine's drift
+            for name, exe in (("plain", plain), ("tuned", bench)):
+                out = json.loads(run([exe, "layers", "--format", "json", "--layers", ",".join(layers),
+                                      "--densities", "0.1", "--threads", "1", "--batches", "1", "--reps", "10",
                                       "--no-onnxruntime", "--no-dense"]))
-                lines.append(f"| {name} | {rep} | " + " | ".join(f"{r['median_ms']:.3f}" for r in out) + " |")
+                for r in out:
+                    times[name][r["layer"]].append(r["median_ms"])
+        med = lambda v: sorted(v)[len(v) // 2]
+        lines = ["| layer | plain `swift build -c release` ms | Makefile (target-CPU flags) ms | plain speed / tuned speed |",
+                 "|---|---|---|---|"]
+        for l in layers:
+            p_ms, t_ms = med(times["plain"][l]), med(times["tuned"][l])
+            lines.append(f"| {l} | {p_ms:.3f} ({', '.join(f'{x:.3f}' for x in times['plain'][l])}) | "
+                         f"{t_ms:.3f} ({', '.join(f'{x:.3f}' for x in times['tuned'][l])}) | {t_ms / p_ms * 100:.0f}% |")
         plain_text = "\n".join(lines)
         with open(os.path.join(CACHE, "plain.txt"), "w") as f:
             f.write(plain_text)
@@ -203,10 +212,14 @@ def report(rows, layer_seconds, model_text, args, threads, plain_text):
     ratios = sorted(r["onnxruntime_ratio"] for r in headline if r.get("onnxruntime_ratio"))
     dense_rows = [r for r in rows if r["density"] == 1.0 and r["threads"] == 2 and r.get("onnxruntime_ratio")]
     summary = "(no onnxruntime results)"
+    targets = [r for r in headline if r.get("onnxruntime_ratio") and r["layer"] != "vgg16.conv1_2"]
+    missed = [f"{r['layer']} batch {r['batch']}" for r in targets if r["onnxruntime_ratio"] < 6]
     if ratios:
         summary = (f"At density 0.1 with 2 threads the sparse Winograd path is {ratios[0]:.1f}x to {ratios[-1]:.1f}x "
                    f"onnxruntime's dense convolution (median {ratios[len(ratios) // 2]:.1f}x); the >= 6x target is met on "
-                   f"{sum(1 for x in ratios if x >= 6)} of {len(ratios)} layer/batch rows. Effective GFLOP/s there: "
+                   f"{sum(1 for r in targets if r['onnxruntime_ratio'] >= 6)} of the {len(targets)} target rows "
+                   f"(AlexNet conv2-conv5 and VGG16 conv2_1-conv5_1; VGG16 conv1_2 is measured but not a target"
+                   f"{': ' + ', '.join(sorted(set(missed))) + ' below 6x' if missed else ''}). Effective GFLOP/s there: "
                    f"{min(r['effective_gflops'] for r in headline):.0f} to {max(r['effective_gflops'] for r in headline):.0f} "
                    f"(target ~3,000-3,800 was set for an AVX-512 machine with twice this FMA width). Our dense Winograd "
                    f"path at density 1.0 is {min(r['onnxruntime_ratio'] for r in dense_rows):.2f}x to "
@@ -260,7 +273,9 @@ no weights (same blocks: transforms, scratch traffic, output); its FLOPs are 2 x
 ## Fast by default: a plain `swift build -c release` against the Makefile's tuned build
 
 The innermost kernels are C with function-level target attributes, chosen at run time, so a service
-that builds the package with no flags gets the same kernels. Density 0.1, batch 1, 2 threads, medians:
+that builds the package with no flags gets the same kernels. Density 0.1, batch 1, 1 thread (a
+service's setting); five runs of each build, alternated; the median of the runs' medians (each run's
+median in parentheses):
 
 {plain_text}
 

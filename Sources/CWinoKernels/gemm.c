@@ -26,14 +26,14 @@ static void gemm_portable(int i0, int i1, int n, int K, const float *A, long lda
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma,bmi,bmi2")))
 
-static inline __attribute__((always_inline, target("avx2,fma"))) __m256i tail_mask(int n) {
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2"))) __m256i tail_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // R rows (<= 6) x 16 columns starting at column j; `cols` (<= 16) of them are stored.
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void strip(const int R, int i, int j, int cols, int K, const float *A, long lda, const float *B, long ldb,
            float *C, long ldc) {
     __m256 acc[6][2];
@@ -95,7 +95,7 @@ static void csr_dot_portable(int i0, int i1, const int32_t *row_ptr, const void 
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const void *col, const int wide,
                   const float *val, const float *x, float *y) {
     for (int i = i0; i < i1; i++) {
@@ -130,7 +130,7 @@ AVX2 static void csr_dot32_avx2(int i0, int i1, const int32_t *rp, const int32_t
 // 30% faster with the weights in cache, 10% from memory, on one core.
 // Two accumulators (entries 16j .. 16j + 7 and 16j + 8 .. 16j + 15), added together, then
 // the remaining entries in order: a fixed order for each row.
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 __m128 x4_avx2(const float *x, uint64_t q) {
     __m128 v = _mm_load_ss(x + (q & 0xffff));
     v = _mm_insert_ps(v, _mm_load_ss(x + ((q >> 16) & 0xffff)), 0x10);
@@ -197,7 +197,7 @@ static void fc_rows8_portable(int i0, int i1, const int32_t *row_ptr, const uint
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void fc_rows8_body(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
                    const float *values, int F, const float *xt, int nb, float *y, long ldy) {
     for (int i = i0; i < i1; i++) {

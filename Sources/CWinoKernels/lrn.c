@@ -21,7 +21,7 @@ static void lrn_portable(int C, long stride, int n, const float *x, float *y, in
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma,bmi,bmi2")))
 static void lrn_avx2(int C, long stride, int n, const float *x, float *y, int before, int after,
                      float scale, float bias, float beta) {
     const __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias);

@@ -29,11 +29,11 @@ static void maxpool_row_portable(const float *row0, long w, int kh, int kw, int 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-static inline __attribute__((always_inline, target("avx2,fma"))) __m256 max_ge(__m256 best, __m256 next) {
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2"))) __m256 max_ge(__m256 best, __m256 next) {
     return _mm256_blendv_ps(best, next, _mm256_cmp_ps(next, best, _CMP_GE_OQ));
 }
 
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma,bmi,bmi2")))
 static void maxpool_row_avx2(const float *row0, long w, int kh, int kw, int sw, int x0, int n,
                              float *colmax, float *out) {
     const int span = (n - 1) * sw + kw;

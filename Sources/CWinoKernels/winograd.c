@@ -125,8 +125,12 @@ int wk_isa(void) {
     if (cpu_isa < 0) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) cpu_isa = 2;
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) cpu_isa = 1;
+        // The SIMD kernels also use BMI1/2 (shlx and friends: without them the variable shifts
+        // of the product loop need CL and cost a register reload per entry); every AVX2 CPU
+        // from Intel (Haswell on) and AMD (Excavator on) has them, and the check keeps it so.
+        const int bmi = __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+        if (__builtin_cpu_supports("avx512f") && bmi) cpu_isa = 2;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && bmi) cpu_isa = 1;
         else cpu_isa = 0;
 #else
         cpu_isa = 0;
@@ -247,7 +251,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 #define SFX avx512
 #define VW 16
 #define VT __m512
-#define ATTR __attribute__((target("avx512f,fma,avx2")))
+#define ATTR __attribute__((target("avx512f,fma,avx2,bmi,bmi2")))
 #define V_ZERO() _mm512_setzero_ps()
 #define V_SET1(x) _mm512_set1_ps(x)
 #define V_LOAD(p) _mm512_load_ps(p)
@@ -263,7 +267,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 // Lane shuffles for contiguous (gather/scatter-free) access to rows of tiles.
 // load_avx512(p, x, W, masked): 16 floats p[0..16); when masked, lanes whose column
 // x + lane lies outside [0, W) read as 0 (and are not accessed).
-static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
 __m512 load_avx512(const float *p, int x, int W, int masked) {
     if (!masked) return _mm512_loadu_ps(p);
     const __m512i col = _mm512_add_epi32(_mm512_set1_epi32(x), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
@@ -271,7 +275,7 @@ __m512 load_avx512(const float *p, int x, int W, int masked) {
     return _mm512_maskz_loadu_ps(ok, p);
 }
 // deint4: d[j][l] = p[4l + j] for 16 lanes l, j < 4 (p at column x of a row of W).
-static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
 void deint4_avx512(const float *p, int x, int W, int masked, __m512 *d) {
     __m512 q0 = load_avx512(p, x, W, masked), q1 = load_avx512(p + 16, x + 16, W, masked);
     __m512 q2 = load_avx512(p + 32, x + 32, W, masked), q3 = load_avx512(p + 48, x + 48, W, masked);
@@ -284,7 +288,7 @@ void deint4_avx512(const float *p, int x, int W, int masked, __m512 *d) {
     d[3] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0xEE));
 }
 // deint2: d[j][l] = p[2l + j] for 16 lanes, j < 2.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
 void deint2_avx512(const float *p, int x, int W, int masked, __m512 *d) {
     __m512 q0 = load_avx512(p, x, W, masked), q1 = load_avx512(p + 16, x + 16, W, masked);
     const __m512i perm = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
@@ -292,7 +296,7 @@ void deint2_avx512(const float *p, int x, int W, int masked, __m512 *d) {
     d[1] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0xDD));
 }
 // inter4: out (4 vectors, memory order) = y[j][l] at position 4l + j, 16 lanes.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
 void inter4_avx512(const __m512 *y, __m512 *out) {
     __m512 a = _mm512_unpacklo_ps(y[0], y[1]), b = _mm512_unpacklo_ps(y[2], y[3]);
     __m512 c = _mm512_unpackhi_ps(y[0], y[1]), d = _mm512_unpackhi_ps(y[2], y[3]);
@@ -306,7 +310,7 @@ void inter4_avx512(const __m512 *y, __m512 *out) {
     out[3] = _mm512_shuffle_f32x4(x2, x3, 0xDD);
 }
 // inter2: out (2 vectors) = y[j][l] at position 2l + j, 16 lanes.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
 void inter2_avx512(const __m512 *y, __m512 *out) {
     __m512 lo = _mm512_unpacklo_ps(y[0], y[1]), hi = _mm512_unpackhi_ps(y[0], y[1]);
     __m512 x0 = _mm512_shuffle_f32x4(lo, hi, 0x44), x1 = _mm512_shuffle_f32x4(lo, hi, 0xEE);
@@ -314,7 +318,7 @@ void inter2_avx512(const __m512 *y, __m512 *out) {
     out[1] = _mm512_shuffle_f32x4(x1, x1, 0xD8);
 }
 // Stores the first n (< 16) floats of v.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2")))
+static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
 void store_part_avx512(float *p, __m512 v, int n) {
     _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
 }
@@ -349,7 +353,7 @@ void store_part_avx512(float *p, __m512 v, int n) {
 #define SFX avx2
 #define VW 8
 #define VT __m256
-#define ATTR __attribute__((target("avx2,fma")))
+#define ATTR __attribute__((target("avx2,fma,bmi,bmi2")))
 #define V_ZERO() _mm256_setzero_ps()
 #define V_SET1(x) _mm256_set1_ps(x)
 #define V_LOAD(p) _mm256_load_ps(p)
@@ -363,7 +367,7 @@ void store_part_avx512(float *p, __m512 v, int n) {
 #define V_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 
 // Lane shuffles for contiguous access to rows of tiles (see the AVX-512 versions).
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 __m256 load_avx2(const float *p, int x, int W, int masked) {
     if (!masked) return _mm256_loadu_ps(p);
     const __m256i col = _mm256_add_epi32(_mm256_set1_epi32(x), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -372,7 +376,7 @@ __m256 load_avx2(const float *p, int x, int W, int masked) {
     return _mm256_maskload_ps(p, ok);
 }
 // deint_regs4: d[j][l] = element 4l + j of the 32 floats q[0..3] (8 lanes, j < 4).
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void deint_regs4_avx2(const __m256 *q, __m256 *d) {
     __m256 t0 = _mm256_unpacklo_ps(q[0], q[1]), t1 = _mm256_unpackhi_ps(q[0], q[1]);
     __m256 t2 = _mm256_unpacklo_ps(q[2], q[3]), t3 = _mm256_unpackhi_ps(q[2], q[3]);
@@ -383,24 +387,24 @@ void deint_regs4_avx2(const __m256 *q, __m256 *d) {
     d[3] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0xEE), perm);
 }
 // deint_regs2: d[j][l] = element 2l + j of the 16 floats q[0..1] (j < 2).
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void deint_regs2_avx2(const __m256 *q, __m256 *d) {
     const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
     d[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q[0], q[1], 0x88), perm);
     d[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(q[0], q[1], 0xDD), perm);
 }
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void deint4_avx2(const float *p, int x, int W, int masked, __m256 *d) {
     const __m256 q[4] = {load_avx2(p, x, W, masked), load_avx2(p + 8, x + 8, W, masked),
                          load_avx2(p + 16, x + 16, W, masked), load_avx2(p + 24, x + 24, W, masked)};
     deint_regs4_avx2(q, d);
 }
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void deint2_avx2(const float *p, int x, int W, int masked, __m256 *d) {
     const __m256 q[2] = {load_avx2(p, x, W, masked), load_avx2(p + 8, x + 8, W, masked)};
     deint_regs2_avx2(q, d);
 }
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void inter4_avx2(const __m256 *y, __m256 *out) {
     __m256 a = _mm256_unpacklo_ps(y[0], y[1]), b = _mm256_unpacklo_ps(y[2], y[3]);
     __m256 c = _mm256_unpackhi_ps(y[0], y[1]), d = _mm256_unpackhi_ps(y[2], y[3]);
@@ -411,13 +415,13 @@ void inter4_avx2(const __m256 *y, __m256 *out) {
     out[2] = _mm256_permute2f128_ps(e0, e1, 0x31);
     out[3] = _mm256_permute2f128_ps(e2, e3, 0x31);
 }
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void inter2_avx2(const __m256 *y, __m256 *out) {
     __m256 lo = _mm256_unpacklo_ps(y[0], y[1]), hi = _mm256_unpackhi_ps(y[0], y[1]);
     out[0] = _mm256_permute2f128_ps(lo, hi, 0x20);
     out[1] = _mm256_permute2f128_ps(lo, hi, 0x31);
 }
-static inline __attribute__((always_inline, target("avx2,fma")))
+static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void store_part_avx2(float *p, __m256 v, int n) {
     // The first n (< 8) floats, with plain stores (AMD runs masked stores in microcode).
     __m128 q = _mm256_castps256_ps128(v);
