@@ -86,9 +86,12 @@ final class StridedWinogradConvLayer: Layer {
         let padTop = self.padTop, padLeft = self.padLeft
         let x = io.inputs[0], z = ctx.shared
         // z[n][(ci s + pr) s + pt][u][v] = x[n][ci][s u + pr - padTop][s v + pt - padLeft] (0 outside).
-        parallelFor(ctx.pool, io.batch * c) { item, _ in
+        // Items are (image, channel, row phase pr): AlexNet's conv1 has 3 channels, too few to
+        // split evenly over the threads by channel alone.
+        parallelFor(ctx.pool, io.batch * c * s) { job, _ in
+            let item = job / s, pr = job % s
             let src = x + item * h * w
-            for pr in 0..<s {
+            do {
                 for pt in 0..<s {
                     let plane = z + ((item * s + pr) * s + pt) * uh * uw
                     // Columns v whose input column s v + pt - padLeft lies in [0, w).
