@@ -188,7 +188,12 @@ final class WinogradConvLayer: Layer {
         // Split out-channels when there are too few blocks to feed the threads.
         let want = 4 * ctx.threads
         let base = units * G * blocks
-        let kchunks = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
+        // Chunks of more than 32 out-channels are rounded up to a multiple of 32 (the kernel's
+        // product chunk): a chunk of 48 would run as 32 + 16, each pass reading all alpha^2 V slabs.
+        let wanted = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
+        var perChunk = (kg + wanted - 1) / wanted
+        if perChunk > 32 { perChunk = (perChunk + 31) / 32 * 32 }
+        let kchunks = (kg + perChunk - 1) / perChunk
         let items = base * kchunks
         let scratch = ctx.scratch
         let c = self.c
@@ -225,7 +230,7 @@ final class WinogradConvLayer: Layer {
                     parallelFor(ctx.pool, items) { item, thread in
                         let key = item / kchunks, chunk = item % kchunks
                         let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
-                        let k0 = kg * chunk / kchunks, k1 = kg * (chunk + 1) / kchunks
+                        let k0 = chunk * perChunk, k1 = min(kg, (chunk + 1) * perChunk)
                         let fresh: Int32 = sharedV || held[thread] == key ? 0 : 1
                         held[thread] = key
                         let (t0, count) = block(blk)
