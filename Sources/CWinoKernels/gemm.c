@@ -95,21 +95,18 @@ static void csr_dot_portable(int i0, int i1, const int32_t *row_ptr, const void 
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
-void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const void *col, const int wide,
-                  const float *val, const float *x, float *y) {
+AVX2 static void csr_dot32_avx2(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *val,
+                                const float *x, float *y) {
     for (int i = i0; i < i1; i++) {
         int e = row_ptr[i];
         const int e1 = row_ptr[i + 1];
         __m256 acc = _mm256_setzero_ps();
-        for (; e + 8 <= e1; e += 8) {
-            const __m256i idx = wide ? _mm256_loadu_si256((const __m256i *)((const int32_t *)col + e))
-                                     : _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)col + e)));
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(val + e), _mm256_i32gather_ps(x, idx, 4), acc);
-        }
+        for (; e + 8 <= e1; e += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(val + e),
+                                  _mm256_i32gather_ps(x, _mm256_loadu_si256((const __m256i *)(col + e)), 4), acc);
         if (e < e1) {
             int32_t tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-            for (int k = 0; k < e1 - e; k++) tail[k] = col_at(col, wide, e + k);
+            for (int k = 0; k < e1 - e; k++) tail[k] = col[e + k];
             const __m256i m = tail_mask(e1 - e);
             const __m256i idx = _mm256_loadu_si256((const __m256i *)tail);
             const __m256 xv = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), x, idx, _mm256_castsi256_ps(m), 4);
@@ -121,8 +118,6 @@ void csr_dot_avx2(int i0, int i1, const int32_t *row_ptr, const void *col, const
         y[i - i0] = _mm_cvtss_f32(s);
     }
 }
-AVX2 static void csr_dot32_avx2(int i0, int i1, const int32_t *rp, const int32_t *col, const float *val,
-                                const float *x, float *y) { csr_dot_avx2(i0, i1, rp, col, 1, val, x, y); }
 // 16-bit indices: no gather instruction. AMD Zen 3 takes about 8 cycles per 8-lane gather
 // (measured here: 13 cycles per 8 entries for the whole loop); four indices come in one
 // 64-bit load, and each x value with one scalar load inserted into the vector: the loop is
