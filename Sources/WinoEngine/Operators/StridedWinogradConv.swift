@@ -91,26 +91,24 @@ final class StridedWinogradConvLayer: Layer {
         parallelFor(ctx.pool, io.batch * c * s) { job, _ in
             let item = job / s, pr = job % s
             let src = x + item * h * w
-            do {
-                for pt in 0..<s {
-                    let plane = z + ((item * s + pr) * s + pt) * uh * uw
-                    // Columns v whose input column s v + pt - padLeft lies in [0, w).
-                    let off = pt - padLeft
-                    let vlo = min(uw, off >= 0 ? 0 : (-off + s - 1) / s)
-                    let vhi = max(vlo, min(uw, w - off <= 0 ? 0 : (w - off + s - 1) / s))
-                    for u in 0..<uh {
-                        let row = plane + u * uw
-                        let iy = s * u + pr - padTop
-                        if iy < 0 || iy >= h {
-                            row.update(repeating: 0, count: uw)
-                            continue
-                        }
-                        if vlo > 0 { row.update(repeating: 0, count: vlo) }
-                        if vhi > vlo {
-                            wk_strided_copy(src + iy * w + s * vlo + off, Int32(s), Int32(vhi - vlo), row + vlo)
-                        }
-                        if vhi < uw { (row + vhi).update(repeating: 0, count: uw - vhi) }
+            for pt in 0..<s {
+                let plane = z + ((item * s + pr) * s + pt) * uh * uw
+                // Columns v whose input column s v + pt - padLeft lies in [0, w).
+                let off = pt - padLeft
+                let vlo = min(uw, off >= 0 ? 0 : (-off + s - 1) / s)
+                let vhi = max(vlo, min(uw, w - off <= 0 ? 0 : (w - off + s - 1) / s))
+                for u in 0..<uh {
+                    let row = plane + u * uw
+                    let iy = s * u + pr - padTop
+                    if iy < 0 || iy >= h {
+                        row.update(repeating: 0, count: uw)
+                        continue
                     }
+                    if vlo > 0 { row.update(repeating: 0, count: vlo) }
+                    if vhi > vlo {
+                        wk_strided_copy(src + iy * w + s * vlo + off, Int32(s), Int32(vhi - vlo), row + vlo)
+                    }
+                    if vhi < uw { (row + vhi).update(repeating: 0, count: uw - vhi) }
                 }
             }
         }
