@@ -9,7 +9,7 @@
 // Memory layout of a block (V per thread, or shared by the threads; M per thread):
 //   V[xi][c][TB]   input transform B^T d B of every channel of the block's tiles
 //                  (consecutive xi slabs are C * TB + WK_PAD floats apart)
-//   M[xi][kk][TBc] products for a chunk of up to WK_KCHUNK out-channels
+//   M[xi][kk][TBc] products for a chunk of up to KC out-channels
 // Per chunk: for each xi (its V slab stays in cache), for each k of the chunk,
 // M[xi][k] = sum_{e in row (xi, k)} w_e * V[xi][c_e]; then per k the output transform
 // Y = A^T M A + bias (ReLU) is stored to the output plane. A row's entries are summed in
@@ -76,9 +76,19 @@ const float *wk_table(int variant, int which) {
     }
 }
 
-// Out-channels whose products are computed together, position by position (M holds
-// a2 * WK_KCHUNK * TB floats: 147 KiB for F(4x4,3x3) with 32 tiles).
-#define WK_KCHUNK 32
+// Out-channels whose products are computed together, position by position: the caller's
+// g->KC (M holds a2 * KC * TB floats), 32 when it sets none; tests may cap it lower
+// (wk_set_kchunk_cap) to run chunk loops with tails on small layers.
+static int kchunk_cap = 0;
+
+void wk_set_kchunk_cap(int cap) { kchunk_cap = cap > 0 ? cap : 0; }
+
+static inline int kchunk_full(const wk_wino_geom *g) { return g->KC > 0 ? g->KC : 32; }
+
+static inline int kchunk(const wk_wino_geom *g) {
+    const int kc = kchunk_full(g);
+    return kchunk_cap > 0 && kchunk_cap < kc ? kchunk_cap : kc;
+}
 // Floats added to the stride between Winograd positions in V and M. Without it the
 // alpha^2 slabs sit a multiple of 4 KiB apart, all map to the same L1 set and evict
 // each other (measured: transforms 5x slower).
@@ -103,7 +113,7 @@ long wk_wino_v_floats(const wk_wino_geom *g) {
 
 long wk_wino_scratch_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
-    return wk_wino_v_floats(g) + a2 * ((long)WK_KCHUNK * g->TB + WK_PAD) + 64;
+    return wk_wino_v_floats(g) + a2 * ((long)kchunk_full(g) * g->TB + WK_PAD) + 64;
 }
 
 // ---------------------------------------------------------------- dispatch

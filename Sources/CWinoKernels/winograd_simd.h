@@ -660,8 +660,9 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
                 lo[i] = s0; hi[i] = s1;
             }
     }
-    for (int kc = k0; kc < k1; kc += WK_KCHUNK) {
-        const int kn = (k1 - kc) < WK_KCHUNK ? (k1 - kc) : WK_KCHUNK;
+    const int KC = kchunk(g);
+    for (int kc = k0; kc < k1; kc += KC) {
+        const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
         if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
         else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);

@@ -166,6 +166,43 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Out-channels run in product chunks of KC (`wk_wino_geom.KC`, normally all of a group's):
+    /// chunks of 7 and 32 out of 40 (several chunks and a tail) give the same bits as one
+    /// chunk, on row blocks and raster blocks, sparse and dense weights, every kernel
+    /// implementation and 1 or 2 threads.
+    func testOutChannelChunksGiveTheSameBits() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa(); wk_set_kchunk_cap(0) }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (h, w, density) in [(9, 70, 0.3), (11, 11, 1.0), (10, 12, 0.2)] {
+                    var rng = SeededRNG(seed: UInt64(700 + i))
+                    let (c, k) = (6, 40), a = tile.alpha
+                    let u = rng.sparse(a * a * k * c, density: density)
+                    let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: u, rows: a * a * k, cols: c)) : .dense(u)
+                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+                    let pad = Int64(tile.r / 2)
+                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
+                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                             attributes: ["pads": .ints([pad, pad, pad, pad]), "relu": .int(1)])],
+                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, c], winograd: tile, data: data),
+                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    wk_set_kchunk_cap(0)
+                    let (got, want) = try runBoth(g, batch: 2, seed: 8, threads: 1)
+                    assertInformative(want)
+                    XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5, "\(tile) \(h)x\(w) isa \(isa)")
+                    for cap in [7, 32] {
+                        wk_set_kchunk_cap(Int32(cap))
+                        for t in [1, 2] {
+                            let (other, _) = try runBoth(g, batch: 2, seed: 8, threads: t)
+                            XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "\(tile) \(h)x\(w) isa \(isa) chunks of \(cap), threads \(t)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Small planes (fewer tiles per row than a vector): blocks run across the images of a
     /// batch (block widths 16, 32, 64 chosen per call), and with fewer blocks than threads
     /// the threads share one input transform. Each case against the reference; any thread

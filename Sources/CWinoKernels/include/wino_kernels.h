@@ -28,6 +28,8 @@ typedef struct {
     long yImage;        ///< floats between consecutive images in y (when N > 1)
     int dense;          ///< 1: every CSR row holds all C entries in column order (dense
                         ///< weights); the products then run as a register-blocked dense product
+    int KC;             ///< out-channels whose products are computed together, position by
+                        ///< position: M holds a2 x KC x TB floats (values < 1 mean 32)
 } wk_wino_geom;
 
 /// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:
@@ -50,6 +52,10 @@ void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0
 /// Turns the AVX2 small-plane paths (staged input, per-tile-row stores) on (1, the default) or
 /// off (0: masked gathers and per-lane stores, the index logic AVX-512 uses). For tests.
 void wk_set_staging(int on);
+
+/// Caps the out-channels per product chunk (`wk_wino_geom.KC`) at `cap` (0: no cap). For tests:
+/// runs the chunk loop with several chunks and a tail on small layers.
+void wk_set_kchunk_cap(int cap);
 
 /// Floats of V in the scratch layout (the start of `wk_wino_scratch_floats`).
 long wk_wino_v_floats(const wk_wino_geom *g);

@@ -12,7 +12,7 @@
 //                                                  consecutive chunks of the same block;
 //                                                  shared by all threads (computed by all,
 //                                                  channel ranges) when blocks < threads
-//   M[xi][k][t] = sum_c W[xi][g*Kg + k][c] V[xi][c][t]   per chunk of 32 out-channels
+//   M[xi][k][t] = sum_c W[xi][g*Kg + k][c] V[xi][c][t]   per chunk of KC out-channels
 //   y tile      = A^T M A + bias[k] (ReLU if fused); parts beyond OH x OW dropped.
 // Items write disjoint outputs; each sum runs in a fixed order: bit-identical results for
 // any thread count. (The block width sets the order of a row's partial sums, so results
@@ -52,6 +52,24 @@ final class WinogradConvLayer: Layer {
         let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
         return l2 >= 128 << 10 && l2 <= 16 << 20 ? 2 * l2 : 1 << 20
     }()
+    /// Most bytes M (alpha^2 x KC x TB floats, the products of KC out-channels) may take.
+    static let mLimit = 2 << 20
+
+    /// Out-channels whose products the kernel computes together (KC): all of a group's, as
+    /// far as M stays within `mLimit`, in multiples of 32. Each chunk re-reads all alpha^2 V
+    /// slabs (alpha^2 x Cg x TB floats, which need not fit the L2), while the M of a chunk is
+    /// written once and read once by the output transform. Measured against KC = 32 with the
+    /// old out-channel split, both alternated call by call in one process (C harness, 2
+    /// threads, 10% density, median of the paired time ratios): AlexNet conv2 -10% (batch 1) and
+    /// +-0 (batch 8), conv3 -17% / -14%, conv4 -15% / -13%, conv5 -14% / -12%; VGG16 conv2_1
+    /// -7% / -14%, conv3_1 -8% / -7%, conv4_1 -12% / -12%, conv5_1 -15% / -13%; dense weights
+    /// 0-8% faster. On one thread, chunks of 128 against 512 on VGG16 conv5_1 (M 295 KiB
+    /// against 1.2 MiB): 11% slower.
+    static func productChunk(kg: Int, a2: Int, tb: Int) -> Int {
+        let cap = max(32, mLimit / (a2 * tb * 4) / 32 * 32)
+        return min(kg, cap)
+    }
+
     /// Blocks are segments of one tile row (else runs of tiles in raster order).
     let rowBlocks: Bool
     let blocksPerRow: Int
@@ -87,7 +105,8 @@ final class WinogradConvLayer: Layer {
                             padT: Int32(params.window.padTop), padL: Int32(params.window.padLeft),
                             OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb),
                             TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow,
-                            dense: { if case .dense = weight.data { return 1 } else { return 0 } }())
+                            dense: { if case .dense = weight.data { return 1 } else { return 0 } }(),
+                            KC: Int32(WinogradConvLayer.productChunk(kg: params.outChannels / params.groups, a2: a2, tb: tb)))
         let colIdx: [Int32], weights: [Float]
         switch weight.data {
         case .csr(let mtx):
@@ -131,7 +150,7 @@ final class WinogradConvLayer: Layer {
         let backend = String(cString: wk_isa_name())
         let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
         let index = ["32-bit column offsets", "16-bit column offsets", "8-bit column indices"][Int(colKind)]
-        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index)), \(backend) kernel"
+        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index)), products in chunks of up to \(geom.KC) out-channels, \(backend) kernel"
             + (note.map { " (\($0))" } ?? "")
     }
 
@@ -188,14 +207,18 @@ final class WinogradConvLayer: Layer {
             if count < TB { gb.TBc = Int32((count + vw - 1) / vw * vw) }
             return gb
         }
-        // Split out-channels when there are too few blocks to feed the threads.
-        let want = 4 * ctx.threads
+        // Split out-channels only as far as the threads need it to get equal shares: every
+        // chunk re-reads all alpha^2 V slabs of its block (see `productChunk`). With many
+        // blocks (at least 4 per thread) or a multiple of the thread count, none; else into
+        // threads / gcd(blocks, threads) chunks, so that the items divide evenly.
         let base = units * G * blocks
-        // Chunks of more than 32 out-channels are rounded up to a multiple of 32 (the kernel's
-        // product chunk): a chunk of 48 would run as 32 + 16, each pass reading all alpha^2 V slabs.
-        let wanted = base >= want ? 1 : min(max(1, kg / 8), (want + base - 1) / base)
-        var perChunk = (kg + wanted - 1) / wanted
-        if perChunk > 32 { perChunk = (perChunk + 31) / 32 * 32 }
+        var wanted = 1
+        if base < 4 * ctx.threads {
+            var a = base, b = ctx.threads
+            while b != 0 { (a, b) = (b, a % b) }
+            wanted = min(max(1, kg / 8), ctx.threads / a)
+        }
+        let perChunk = (kg + wanted - 1) / wanted
         let kchunks = (kg + perChunk - 1) / perChunk
         let items = base * kchunks
         let scratch = ctx.scratch
