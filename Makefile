@@ -12,7 +12,7 @@ RELEASE      := -c release $(CPU_FLAGS)
 IMAGE        ?= Models/fmnist/samples/ankle-boot.pgm
 MODEL        ?= Models/fmnist/fmnist.swz
 
-.PHONY: all deps build run test test-debug test-release fuzz model pruning-study bench clean
+.PHONY: all deps build run test test-debug test-release fuzz model pruning-study bench kernel-ab clean
 
 all: build
 
@@ -53,6 +53,13 @@ bench: deps
 	python3 -m pip install -q numpy onnx onnxruntime
 	$(SWIFT) build -c release --scratch-path .build-plain --product wino-bench
 	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release
+
+# Paired A/B timing of Winograd layer configurations in one process (scripts/kernel_ab.c).
+# clang, as SwiftPM uses for the C target (gcc 12 builds these kernels 2.5-4x slower here).
+kernel-ab:
+	mkdir -p .build
+	$$(command -v clang || echo cc) -O3 -std=gnu11 -I Sources/CWinoKernels/include -o .build/kernel_ab scripts/kernel_ab.c \
+	  Sources/CWinoKernels/winograd.c Sources/CWinoKernels/sync.c -lm -lpthread
 
 # Regenerate the shipped Fashion-MNIST model (trains with numpy; see Models/README.md).
 # The shipped model: dense training, then native pruning to 90% Winograd-domain sparsity (wino-train).

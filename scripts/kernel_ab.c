@@ -1,0 +1,239 @@
+// kernel_ab: paired A/B timing of two Winograd layer configurations, alternated call by call
+// in one process, so that both see the same machine noise. (Separate processes here run at
+// speeds that differ by tens of percent; ratios of medians taken minutes apart flip.)
+//
+// Build: make kernel-ab (writes .build/kernel_ab). Usage:
+//   kernel_ab LAYER BATCH THREADS REPS CONFIG_A CONFIG_B [dense]
+// LAYER: alexnet.conv2 .. alexnet.conv5, vgg16.conv1_2 .. vgg16.conv5_1 (as in wino-bench).
+// CONFIG: comma-separated settings, any of
+//   v=KiB    V limit for choosing TB (default 1024: the engine's 2 x L2 here)
+//   m=KiB    M limit for the product chunk KC (default 2048, as WinogradConvLayer.mLimit)
+//   kc=N     product chunk KC (default: from m, as WinogradConvLayer.productChunk)
+//   split=0  the out-channel split before stop 11 (4 x threads items, chunks rounded to 32);
+//   split=1  (default) the current split (threads / gcd(blocks, threads) chunks)
+// The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights are
+// uniform random CSR at 10% density (or dense), the same for both configurations.
+// Prints the median time of each and the median (and quartiles) of the paired ratios B / A.
+#include "wino_kernels.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static unsigned long long rs = 88172645463325252ULL;
+static unsigned rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return (unsigned)rs; }
+static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+
+static const struct { const char *name; int C, K, H, G, variant; } layers[] = {
+    {"alexnet.conv2", 96, 256, 27, 2, 3}, {"alexnet.conv3", 256, 384, 13, 1, 2},
+    {"alexnet.conv4", 384, 384, 13, 2, 2}, {"alexnet.conv5", 384, 256, 13, 2, 2},
+    {"vgg16.conv1_2", 64, 64, 224, 1, 2}, {"vgg16.conv2_1", 64, 128, 112, 1, 2},
+    {"vgg16.conv3_1", 128, 256, 56, 1, 2}, {"vgg16.conv4_1", 256, 512, 28, 1, 2},
+    {"vgg16.conv5_1", 512, 512, 14, 1, 2},
+};
+
+static int C, K, H, N, G, variant, pad, Cg, Kg, a2, tilesW, T, nth, dense;
+static long xImage, yImage;
+static float *x, *y, *bias;
+typedef struct {
+    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind;
+    wk_wino_geom g;
+    int32_t *rp;
+    void *cp;
+    float *val;
+    long vF;
+} config;
+static config cf[2], *cur;
+static float *S[64];
+
+static void block(const config *c, int b, int *t0, int *cnt) {
+    if (c->rowBlocks) {
+        int tx = (b % c->perRow) * c->tb;
+        *t0 = (b / c->perRow) * tilesW + tx;
+        *cnt = tilesW - tx < c->tb ? tilesW - tx : c->tb;
+    } else {
+        *t0 = b * c->TB;
+        *cnt = c->unitTiles - b * c->TB < c->TB ? c->unitTiles - b * c->TB : c->TB;
+    }
+}
+static wk_wino_geom block_geom(const config *c, int cnt) {
+    wk_wino_geom gb = c->g;
+    if (cnt < c->TB) gb.TBc = (cnt + 7) / 8 * 8;
+    return gb;
+}
+static void shared_input(int th) {
+    const config *c = cur;
+    int n = c->base * nth, lo = n * th / nth, hi = n * (th + 1) / nth;
+    for (int it = lo; it < hi; it++) {
+        int key = it / nth, part = it % nth, u = key / (G * c->blocks), gg = (key / c->blocks) % G, t0, cnt;
+        block(c, key % c->blocks, &t0, &cnt);
+        wk_wino_geom gb = block_geom(c, cnt);
+        wk_wino_input(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, Cg * part / nth, Cg * (part + 1) / nth, S[key]);
+    }
+}
+static void items(int th) {
+    const config *c = cur;
+    int lo = c->items * th / nth, hi = c->items * (th + 1) / nth, held = -1;
+    for (int it = lo; it < hi; it++) {
+        int key = it / c->kchunks, ch = it % c->kchunks, u = key / (G * c->blocks), gg = (key / c->blocks) % G, t0, cnt;
+        int k0 = ch * c->perChunk, k1 = (ch + 1) * c->perChunk < Kg ? (ch + 1) * c->perChunk : Kg;
+        int fresh = c->sharedV ? 0 : held != key;
+        held = key;
+        block(c, key % c->blocks, &t0, &cnt);
+        wk_wino_geom gb = block_geom(c, cnt);
+        wk_wino_block(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->cp, c->colKind, c->val, K, gg * Kg,
+                      k0, k1, bias + gg * Kg, 1, y + ((long)u * K + gg * Kg) * H * H, c->sharedV ? S[key] : S[th],
+                      S[th] + c->vF, fresh);
+    }
+}
+// Spinning workers (like the engine's pool while it is busy).
+static atomic_int gen, done;
+static int phase;
+static void *worker(void *arg) {
+    int th = (int)(long)arg, seen = 0;
+    for (;;) {
+        while (atomic_load(&gen) == seen) __builtin_ia32_pause();
+        seen = atomic_load(&gen);
+        if (phase == 0) shared_input(th); else items(th);
+        atomic_fetch_add(&done, 1);
+    }
+    return 0;
+}
+static void run_all(int ph) {
+    phase = ph;
+    atomic_store(&done, 0);
+    atomic_fetch_add(&gen, 1);
+    if (ph == 0) shared_input(0); else items(0);
+    atomic_fetch_add(&done, 1);
+    while (atomic_load(&done) < nth) __builtin_ia32_pause();
+}
+static int setting(const char *s, const char *key, int fallback) {
+    const char *p = strstr(s, key);
+    return p ? atoi(p + strlen(key)) : fallback;
+}
+static void build(config *c, const char *spec) {
+    const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 2048) << 10;
+    const int kc = setting(spec, "kc=", 0), split = setting(spec, "split=", 1);
+    const int cands[2] = {32, 64};
+    c->rowBlocks = tilesW >= 8;
+    int tb = 16;
+    for (int i = 0; i < 2; i++)
+        if ((!c->rowBlocks || tilesW > tb) && (long)a2 * Cg * cands[i] * 4 <= vlim) tb = cands[i];
+    c->tb = c->TB = tb;
+    const int across = !c->rowBlocks && N > 1;
+    c->unitTiles = across ? N * T : T;
+    c->units = across ? 1 : N;
+    if (!c->rowBlocks) {
+        int p16 = (c->unitTiles + 15) / 16 * 16, best = 16;
+        for (int i = 0; i < 2; i++)
+            if (cands[i] <= tb && (c->unitTiles + cands[i] - 1) / cands[i] * cands[i] * 8 <= p16 * 9) best = cands[i];
+        c->TB = best;
+    }
+    c->perRow = (tilesW + tb - 1) / tb;
+    c->blocks = c->rowBlocks ? (T / tilesW) * c->perRow : (c->unitTiles + c->TB - 1) / c->TB;
+    int cap = (int)(mlim / ((long)a2 * tb * 4) / 32 * 32);
+    if (cap < 32) cap = 32;
+    c->KC = kc ? kc : (Kg < cap ? Kg : cap);
+    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC};
+    c->g = g;
+    c->base = c->units * G * c->blocks;
+    c->sharedV = nth > 1 && c->base < nth;
+    int wanted = 1;
+    if (!split) {
+        if (c->base < 4 * nth) {
+            int a = Kg / 8 > 1 ? Kg / 8 : 1, b = (4 * nth + c->base - 1) / c->base;
+            wanted = a < b ? a : b;
+        }
+        c->perChunk = (Kg + wanted - 1) / wanted;
+        if (c->perChunk > 32) c->perChunk = (c->perChunk + 31) / 32 * 32;
+    } else {
+        if (c->base < 4 * nth) {
+            int a = c->base, b = nth;
+            while (b) { int t = a % b; a = b; b = t; }
+            int w = nth / a, most = Kg / 8 > 1 ? Kg / 8 : 1;
+            wanted = most < w ? most : w;
+        }
+        c->perChunk = (Kg + wanted - 1) / wanted;
+    }
+    c->kchunks = (Kg + c->perChunk - 1) / c->perChunk;
+    c->items = c->base * c->kchunks;
+    // The same weights for both configurations (column data scaled by this TB).
+    rs = 88172645463325252ULL;
+    const long rows = (long)a2 * K, cap_e = dense ? rows * Cg + 64 : rows * Cg / 5 + 1000;
+    c->rp = malloc(4 * (rows + 1));
+    uint16_t *col16 = calloc(cap_e, 2);
+    uint8_t *col8 = calloc(cap_e, 1);
+    c->val = aligned_alloc(64, 4 * cap_e + 64);
+    long e = 0;
+    c->rp[0] = 0;
+    for (long r = 0; r < rows; r++) {
+        for (int ch = 0; ch < Cg; ch++)
+            if (dense || rnd() % 10 == 0) {
+                col8[e] = (uint8_t)ch;
+                col16[e] = (uint16_t)(ch * tb);
+                c->val[e] = (rnd() % 1000) * 1e-3f - 0.5f;
+                e++;
+            }
+        c->rp[r + 1] = (int32_t)e;
+    }
+    c->colKind = Cg <= 256 ? 2 : 1;
+    c->cp = c->colKind == 2 ? (void *)col8 : (void *)col16;
+    c->vF = wk_wino_v_floats(&c->g);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 7) {
+        fprintf(stderr, "usage: kernel_ab LAYER BATCH THREADS REPS CONFIG_A CONFIG_B [dense]\n");
+        return 2;
+    }
+    int li = -1;
+    for (int i = 0; i < (int)(sizeof layers / sizeof layers[0]); i++)
+        if (!strcmp(argv[1], layers[i].name)) li = i;
+    if (li < 0) { fprintf(stderr, "kernel_ab: unknown layer %s\n", argv[1]); return 2; }
+    C = layers[li].C; K = layers[li].K; H = layers[li].H; G = layers[li].G; variant = layers[li].variant;
+    N = atoi(argv[2]); nth = atoi(argv[3]);
+    const int reps = atoi(argv[4]);
+    dense = argc > 7 && !strcmp(argv[7], "dense");
+    if (N < 1 || nth < 1 || nth > 16 || reps < 1) { fprintf(stderr, "kernel_ab: bad batch, threads (1-16) or reps\n"); return 2; }
+    if (wk_isa() == 0) { fprintf(stderr, "kernel_ab: no AVX2 or AVX-512 here\n"); return 2; }
+    const int a = variant == 3 ? 8 : 6, m = 4;
+    pad = variant == 3 ? 2 : 1;
+    Cg = C / G; Kg = K / G; a2 = a * a;
+    tilesW = (H + m - 1) / m; T = tilesW * tilesW;
+    xImage = (long)C * H * H; yImage = (long)K * H * H;
+    x = aligned_alloc(64, 4 * (xImage * N + 64));
+    for (long i = 0; i < xImage * N; i++) x[i] = (rnd() % 1000) * 1e-3f - 0.5f;
+    y = aligned_alloc(64, 4 * (yImage * N + 64));
+    bias = calloc(K, 4);
+    build(&cf[0], argv[5]);
+    build(&cf[1], argv[6]);
+    long sf = 0;
+    for (int i = 0; i < 2; i++) { long s = wk_wino_scratch_floats(&cf[i].g); if (s > sf) sf = s; }
+    int ns = nth;
+    for (int i = 0; i < 2; i++) if (cf[i].base > ns) ns = cf[i].base;
+    if (ns > 64) ns = 64;
+    for (int i = 0; i < ns; i++) { S[i] = aligned_alloc(64, 4 * sf + 256); memset(S[i], 0, 4 * sf); }
+    pthread_t tid;
+    for (int i = 1; i < nth; i++) pthread_create(&tid, 0, worker, (void *)(long)i);
+    double *ta = malloc(8 * reps), *tb = malloc(8 * reps), *ratio = malloc(8 * reps);
+    for (int r = 0; r < 2 * reps + 4; r++) {     // two warm-up calls of each first
+        cur = &cf[r & 1];
+        const double t0 = now();
+        if (cur->sharedV) run_all(0);
+        run_all(1);
+        const double t = now() - t0;
+        if (r >= 4) { if (r & 1) tb[(r - 4) / 2] = t; else ta[(r - 4) / 2] = t; }
+    }
+    for (int i = 0; i < reps; i++) ratio[i] = tb[i] / ta[i];
+    qsort(ta, reps, 8, cmpd); qsort(tb, reps, 8, cmpd); qsort(ratio, reps, 8, cmpd);
+    printf("%s batch %d, %d threads%s: A [%s: TB %d, KC %d, %d items] %.3f ms | B [%s: TB %d, KC %d, %d items] %.3f ms"
+           " | B/A %.3f (quartiles %.3f-%.3f)\n", argv[1], N, nth, dense ? ", dense" : "", *argv[5] ? argv[5] : "defaults",
+           cf[0].TB, cf[0].KC, cf[0].items, ta[reps / 2] * 1e3, *argv[6] ? argv[6] : "defaults", cf[1].TB, cf[1].KC,
+           cf[1].items, tb[reps / 2] * 1e3,
+           ratio[reps / 2], ratio[reps / 4], ratio[3 * reps / 4]);
+    exit(0);   // workers spin forever
+}
