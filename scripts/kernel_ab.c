@@ -7,7 +7,7 @@
 // LAYER: alexnet.conv2 .. alexnet.conv5, vgg16.conv1_2 .. vgg16.conv5_1 (as in wino-bench).
 // CONFIG: comma-separated settings, any of
 //   v=KiB    V limit for choosing TB (default 1024: the engine's 2 x L2 here)
-//   m=KiB    M limit for the product chunk KC (default 2048, as WinogradConvLayer.mLimit)
+//   m=KiB    M limit for the product chunk KC (default 1024, as WinogradConvLayer.mLimit)
 //   kc=N     product chunk KC (default: from m, as WinogradConvLayer.productChunk)
 //   split=0  the out-channel split before stop 11 (4 x threads items, chunks rounded to 32);
 //   split=1  (default) the current split (threads / gcd(blocks, threads) chunks)
@@ -116,7 +116,7 @@ static int setting(const char *s, const char *key, int fallback) {
     return p ? atoi(p + strlen(key)) : fallback;
 }
 static void build(config *c, const char *spec) {
-    const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 2048) << 10;
+    const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 1024) << 10;
     const int kc = setting(spec, "kc=", 0), split = setting(spec, "split=", 1);
     const int cands[2] = {32, 64};
     c->rowBlocks = tilesW >= 8;
@@ -137,7 +137,8 @@ static void build(config *c, const char *spec) {
     c->blocks = c->rowBlocks ? (T / tilesW) * c->perRow : (c->unitTiles + c->TB - 1) / c->TB;
     int cap = (int)(mlim / ((long)a2 * tb * 4) / 32 * 32);
     if (cap < 32) cap = 32;
-    c->KC = kc ? kc : (Kg < cap ? Kg : cap);
+    const int nchunks = (Kg + cap - 1) / cap;
+    c->KC = kc ? kc : (Kg + nchunks - 1) / nchunks;
     wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC};
     c->g = g;
     c->base = c->units * G * c->blocks;

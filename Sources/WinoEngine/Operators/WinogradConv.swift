@@ -53,21 +53,27 @@ final class WinogradConvLayer: Layer {
         return l2 >= 128 << 10 && l2 <= 16 << 20 ? 2 * l2 : 1 << 20
     }()
     /// Most bytes M (alpha^2 x KC x TB floats, the products of KC out-channels) may take.
-    static let mLimit = 2 << 20
+    static let mLimit = 1 << 20
 
-    /// Out-channels whose products the kernel computes together (KC): all of a group's, as
-    /// far as M stays within `mLimit`, in multiples of 32. Each chunk re-reads all alpha^2 V
-    /// slabs (alpha^2 x Cg x TB floats, which need not fit the L2), while the M of a chunk is
-    /// written once and read once by the output transform. Measured against KC = 32 with the
-    /// old out-channel split, both alternated call by call in one process (C harness, 2
-    /// threads, 10% density, median of the paired time ratios): AlexNet conv2 -10% (batch 1) and
-    /// +-0 (batch 8), conv3 -17% / -14%, conv4 -15% / -13%, conv5 -14% / -12%; VGG16 conv2_1
-    /// -7% / -14%, conv3_1 -8% / -7%, conv4_1 -12% / -12%, conv5_1 -15% / -13%; dense weights
-    /// 0-8% faster. On one thread, chunks of 128 against 512 on VGG16 conv5_1 (M 295 KiB
-    /// against 1.2 MiB): 11% slower.
+    /// Out-channels whose products the kernel computes together (KC): all of a group's, or
+    /// where M would exceed `mLimit`, the fewest equal chunks that keep it within (the cap
+    /// rounded down to a multiple of 32). Each chunk re-reads all alpha^2 V slabs
+    /// (alpha^2 x Cg x TB floats, which need not fit the L2), while the M of a chunk is
+    /// written once and read once by the output transform. Measured (2 threads, 10% density,
+    /// medians of paired time ratios, each pair alternated call by call in one process):
+    /// - layers (`make kernel-ab`, caches warm), against KC = 32 with the earlier out-channel
+    ///   split: AlexNet conv2 -13% (batch 1) and +1% to +6% (batch 8, two runs) with KC 128,
+    ///   -5% / -6% with KC 64 (the 1 MiB limit); conv3 -12% / -19%, conv4 -15% / -12%, conv5
+    ///   -18% / -11%; VGG16 conv2_1 -12% / -19%, conv3_1 -8% / -12%, conv4_1 -16% / -11%,
+    ///   conv5_1 -22% / -19%; dense weights 0-8% faster;
+    /// - the AlexNet model (caches cold: every layer follows others), a 1 MiB limit against
+    ///   2 MiB: conv2 (F(4x4,5x5), 64 positions, 64-tile blocks: KC 64 instead of 128) 13-15%
+    ///   faster at batch 1 and 8, whole model +-1%. In the warm layer runs the two limits
+    ///   were within +-3% on VGG16 conv4_1/conv5_1 (KC 256 against 512).
     static func productChunk(kg: Int, a2: Int, tb: Int) -> Int {
         let cap = max(32, mLimit / (a2 * tb * 4) / 32 * 32)
-        return min(kg, cap)
+        let chunks = (kg + cap - 1) / cap
+        return (kg + chunks - 1) / chunks
     }
 
     /// Blocks are segments of one tile row (else runs of tiles in raster order).
