@@ -268,7 +268,10 @@ connected layers were fixed at one image).
 
 `wino-bench efficiency`: the product's time is the layer's time minus the same layer's time with
 no weights (same blocks: transforms, scratch traffic, output); its FLOPs are 2 x nonzeros x tiles
-(real tiles, not padded lanes). Both runs alternate, so they see the same machine noise.
+(real tiles, not padded lanes). The two layers run alternately, call by call, and the product's
+time is the median over adjacent pairs of their difference, so that both calls of a pair see the
+same machine speed (the difference of the two medians mixed this machine's fast and slow phases
+and once gave 98% of peak).
 
 {efficiency_text()}
 

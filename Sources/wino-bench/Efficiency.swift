@@ -87,8 +87,11 @@ struct Efficiency: ParsableCommand {
                         }
                     }
                 }
+                // The product's time: the median over adjacent pairs of their difference (both
+                // calls of a pair see the same machine speed; the difference of the two medians
+                // mixed fast and slow phases of this machine and once gave 98% of peak).
                 let layerMs = Stats(tf).median, emptyMs = Stats(te).median
-                let productMs = max(layerMs - emptyMs, 1e-9)
+                let productMs = max(Stats(zip(tf, te).map { $0 - $1 }).median, 1e-9)
                 let gflops = 2 * Double(nnz) * Double(tiles * b) / (productMs * 1e6)
                 rows.append(EfficiencyRow(layer: s.name, batch: b, density: density, nnz: nnz, layer_ms: layerMs,
                                           no_product_ms: emptyMs, product_share: productMs / layerMs,
