@@ -6,9 +6,9 @@
 #include "wino_kernels.h"
 #include <math.h>
 
-static void lrn_portable(int C, long stride, int n, const float *x, float *y, int before, int after,
+static void lrn_portable(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
                          float scale, float bias, float beta) {
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         const int lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;
         for (int q = 0; q < n; q++) {
             float s = 0;
@@ -22,13 +22,13 @@ static void lrn_portable(int C, long stride, int n, const float *x, float *y, in
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 __attribute__((target("avx2,fma,bmi,bmi2")))
-static void lrn_avx2(int C, long stride, int n, const float *x, float *y, int before, int after,
+static void lrn_avx2(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
                      float scale, float bias, float beta) {
     const __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias);
     const int full = beta == 0.75f ? n / 8 * 8 : 0;
     // Channel by channel, each over the whole run: every plane is read as one contiguous
     // stream (the hardware prefetcher follows it), not 8 pixels at a time across all planes.
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         const int lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;
         for (int q = 0; q < full; q += 8) {
             __m256 s = _mm256_setzero_ps();
@@ -42,14 +42,14 @@ static void lrn_avx2(int C, long stride, int n, const float *x, float *y, int be
                                                                _mm256_mul_ps(r, _mm256_sqrt_ps(r))));
         }
     }
-    if (full < n) lrn_portable(C, stride, n - full, x + full, y + full, before, after, scale, bias, beta);
+    if (full < n) lrn_portable(C, c0, c1, stride, n - full, x + full, y + full, before, after, scale, bias, beta);
 }
 #endif
 
-void wk_lrn(int C, long stride, int n, const float *x, float *y, int before, int after,
+void wk_lrn(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
             float scale, float bias, float beta) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wk_isa() >= 1) { lrn_avx2(C, stride, n, x, y, before, after, scale, bias, beta); return; }
+    if (wk_isa() >= 1) { lrn_avx2(C, c0, c1, stride, n, x, y, before, after, scale, bias, beta); return; }
 #endif
-    lrn_portable(C, stride, n, x, y, before, after, scale, bias, beta);
+    lrn_portable(C, c0, c1, stride, n, x, y, before, after, scale, bias, beta);
 }

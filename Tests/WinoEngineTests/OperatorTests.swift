@@ -86,6 +86,24 @@ final class OperatorTests: XCTestCase {
             assertInformative(want)
             XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "size \(size) isa \(isa)")
         }
+        // Planes of more than 1024 pixels (several pixel runs, the last one short) and channel
+        // ranges for the threads: against the reference, and the same bits for 1, 2, 3 and 7 threads.
+        for (i, shape) in [[9, 45, 51], [6, 20, 12]].enumerated() {
+            let node = Node(name: "lrn", op: .lrn, inputs: ["x"], output: "y",
+                            attributes: ["size": .int(5), "alpha": .float(0.5), "beta": .float(0.75), "bias": .float(2)])
+            var rng = SeededRNG(seed: 90 + UInt64(i))
+            let (nodes, st, name) = stem(channels: shape[0], rng: &rng)
+            var n = node
+            n.inputs = [name]
+            let g = makeGraph(input: [1, shape[1], shape[2]], nodes: nodes + [n], tensors: st)
+            let (got, want) = try runBoth(g, batch: 1, seed: 3, threads: 1)
+            assertInformative(want)
+            XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "\(shape) isa \(isa)")
+            for t in [2, 3, 7] {
+                let (other, _) = try runBoth(g, batch: 1, seed: 3, threads: t)
+                XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "\(shape) threads \(t) isa \(isa)")
+            }
+        }
         }
     }
 

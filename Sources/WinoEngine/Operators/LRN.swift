@@ -24,13 +24,23 @@ final class LRNLayer: Layer {
         let x = io.inputs[0], y = io.output
         let before = (p.size - 1) / 2, after = p.size / 2
         let scale = p.alpha / Float(p.size)
-        let chunk = 256
-        let chunks = (hw + chunk - 1) / chunk
-        // Runs of 256 pixels per work item; the C kernel sums each window in channel order.
-        parallelFor(ctx.pool, io.batch * chunks) { item, _ in
-            let n = item / chunks, q0 = (item % chunks) * chunk, len = min(hw, q0 + chunk) - q0
-            wk_lrn(Int32(c), hw, Int32(len), x + n * c * hw + q0, y + n * c * hw + q0,
-                   Int32(before), Int32(after), scale, p.bias, p.beta)
+        // Work items: (image, channel range, pixel run). Runs as long as the five planes of a
+        // window still fit the L1 together (up to 1024 pixels: each channel's run is a long
+        // contiguous stream for the prefetcher), then channel ranges until there are at least
+        // two items per thread. Runs of 256 pixels, as before, made each item read 2 x C
+        // streams of 1 KiB; measured against them on the AlexNet model, the two calls
+        // alternated in one process (2 threads): LRN1 1.6x and LRN2 2.2x faster at batch 1
+        // (the whole model 4.6%), 1.4x and 3.0x at batch 8 (the model 14%). The C kernel
+        // sums each window in channel order, so the split does not change any result.
+        let pixelParts = (hw + 1023) / 1024
+        let run = ((hw + pixelParts - 1) / pixelParts + 7) / 8 * 8
+        let runs = (hw + run - 1) / run
+        let channelParts = min(c, max(1, (2 * ctx.threads + io.batch * runs - 1) / (io.batch * runs)))
+        parallelFor(ctx.pool, io.batch * channelParts * runs) { item, _ in
+            let n = item / (channelParts * runs), part = (item / runs) % channelParts, q0 = (item % runs) * run
+            let len = min(hw, q0 + run) - q0
+            wk_lrn(Int32(c), Int32(c * part / channelParts), Int32(c * (part + 1) / channelParts), hw, Int32(len),
+                   x + n * c * hw + q0, y + n * c * hw + q0, Int32(before), Int32(after), scale, p.bias, p.beta)
         }
     }
 }
