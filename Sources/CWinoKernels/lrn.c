@@ -6,15 +6,15 @@
 #include "wino_kernels.h"
 #include <math.h>
 
-static void lrn_portable(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
-                         float scale, float bias, float beta) {
+static void lrn_portable(int C, int c0, int c1, long stride, int n, const float *x, float *y, long ystride,
+                         int before, int after, float scale, float bias, float beta) {
     for (int c = c0; c < c1; c++) {
         const int lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;
         for (int q = 0; q < n; q++) {
             float s = 0;
             for (int cc = lo; cc <= hi; cc++) { const float v = x[cc * stride + q]; s += v * v; }
             const float d = bias + scale * s;
-            y[c * stride + q] = x[c * stride + q] / (beta == 0.75f ? sqrtf(d) * sqrtf(sqrtf(d)) : powf(d, beta));
+            y[(c - c0) * ystride + q] = x[c * stride + q] / (beta == 0.75f ? sqrtf(d) * sqrtf(sqrtf(d)) : powf(d, beta));
         }
     }
 }
@@ -22,8 +22,8 @@ static void lrn_portable(int C, int c0, int c1, long stride, int n, const float 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 __attribute__((target("avx2,fma,bmi,bmi2")))
-static void lrn_avx2(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
-                     float scale, float bias, float beta) {
+static void lrn_avx2(int C, int c0, int c1, long stride, int n, const float *x, float *y, long ystride,
+                     int before, int after, float scale, float bias, float beta) {
     const __m256 vs = _mm256_set1_ps(scale), vb = _mm256_set1_ps(bias);
     const int full = beta == 0.75f ? n / 8 * 8 : 0;
     // Channel by channel, each over the whole run: every plane is read as one contiguous
@@ -38,18 +38,18 @@ static void lrn_avx2(int C, int c0, int c1, long stride, int n, const float *x, 
             }
             const __m256 d = _mm256_add_ps(vb, _mm256_mul_ps(vs, s));
             const __m256 r = _mm256_sqrt_ps(d);
-            _mm256_storeu_ps(y + c * stride + q, _mm256_div_ps(_mm256_loadu_ps(x + c * stride + q),
+            _mm256_storeu_ps(y + (c - c0) * ystride + q, _mm256_div_ps(_mm256_loadu_ps(x + c * stride + q),
                                                                _mm256_mul_ps(r, _mm256_sqrt_ps(r))));
         }
     }
-    if (full < n) lrn_portable(C, c0, c1, stride, n - full, x + full, y + full, before, after, scale, bias, beta);
+    if (full < n) lrn_portable(C, c0, c1, stride, n - full, x + full, y + full, ystride, before, after, scale, bias, beta);
 }
 #endif
 
-void wk_lrn(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
+void wk_lrn(int C, int c0, int c1, long stride, int n, const float *x, float *y, long ystride, int before, int after,
             float scale, float bias, float beta) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wk_isa() >= 1) { lrn_avx2(C, c0, c1, stride, n, x, y, before, after, scale, bias, beta); return; }
+    if (wk_isa() >= 1) { lrn_avx2(C, c0, c1, stride, n, x, y, ystride, before, after, scale, bias, beta); return; }
 #endif
-    lrn_portable(C, c0, c1, stride, n, x, y, before, after, scale, bias, beta);
+    lrn_portable(C, c0, c1, stride, n, x, y, ystride, before, after, scale, bias, beta);
 }

@@ -2,7 +2,7 @@
 // Flatten and Dropout produce no step: their output shares the input's slot
 // (per-sample data is already laid out flat). A Relu whose input is produced
 // by a Conv, WinogradConv, FullyConnected or Add read by nothing else is
-// fused into that producer.
+// fused into that producer; so is a MaxPool into an LRN read by nothing else.
 import WinoFormat
 import WinoKernels
 
@@ -36,7 +36,7 @@ struct Plan {
         for n in g.nodes { for i in n.inputs { readers[i, default: 0] += 1 } }
         let tensors = Dictionary(g.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let byInput = Dictionary(grouping: g.nodes, by: { $0.inputs.first ?? "" })
-        var fused = Set<String>()   // names of Relu nodes folded into their producer
+        var fused = Set<String>()   // names of Relu and MaxPool nodes folded into their producer
 
         for n in g.nodes {
             if fused.contains(n.name) { continue }
@@ -97,6 +97,15 @@ struct Plan {
                 let params = try PoolParams(node: n, inputH: inShapes[0][1], inputW: inShapes[0][2])
                 layer = AvgPoolLayer(node: n, params: params, input: inShapes[0], output: shapes[n.output]!)
             case .lrn:
+                if readers[n.output] == 1, n.output != g.output, let next = byInput[n.output]?.first, next.op == .maxPool {
+                    // LRN + MaxPool: the LRN output never goes to memory.
+                    let params = try PoolParams(node: next, inputH: inShapes[0][1], inputW: inShapes[0][2])
+                    let pool = MaxPoolLayer(node: next, params: params, input: inShapes[0], output: shapes[next.output]!)
+                    fused.insert(next.name)
+                    steps.append(Step(layer: LRNMaxPoolLayer(node: n, params: try LRNParams(node: n), input: inShapes[0], pool: pool),
+                                      inputs: inSlots, output: newSlot(next.output)))
+                    continue
+                }
                 layer = LRNLayer(node: n, params: try LRNParams(node: n), input: inShapes[0])
             case .softmax:
                 layer = SoftmaxLayer(node: n, shape: inShapes[0])

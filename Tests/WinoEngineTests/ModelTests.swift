@@ -70,7 +70,9 @@ final class ModelTests: XCTestCase {
     func testReluIsFusedAndDropoutFlattenCostNothing() throws {
         let model = try Model(graph: smallNetwork(seed: 11))
         let names = model.layerDescriptions.map { String($0.prefix(while: { $0 != " " })) }
-        XCTAssertEqual(names, ["conv1", "norm1", "pool1", "conv2", "conv3", "pool2", "fc1", "fc2", "prob"])
+        // pool1 runs inside norm1 (LRN + max pool fused).
+        XCTAssertEqual(names, ["conv1", "norm1", "conv2", "conv3", "pool2", "fc1", "fc2", "prob"])
+        XCTAssertTrue(model.layerDescriptions[1].contains("fused with the following max pool"), model.layerDescriptions[1])
     }
 
     func testBitIdenticalForAnyThreadCount() throws {

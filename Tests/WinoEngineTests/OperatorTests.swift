@@ -107,6 +107,47 @@ final class OperatorTests: XCTestCase {
         }
     }
 
+    /// An LRN read only by a MaxPool runs fused with it (each LRN plane pooled from the thread's
+    /// scratch): against the reference for two pool shapes (one padded, in ceil mode), the same
+    /// bits for 1, 2, 3 and 5 threads and every kernel implementation; an LRN whose output is
+    /// also read elsewhere is not fused.
+    func testLRNFusedWithMaxPool() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, pool) in [["kernel": AttributeValue.ints([3, 3]), "strides": .ints([2, 2])],
+                              ["kernel": .ints([3, 2]), "strides": .ints([2, 1]), "pads": .ints([1, 0, 1, 1]), "ceil_mode": .int(1)]].enumerated() {
+                var rng = SeededRNG(seed: 120 + UInt64(i))
+                let (nodes, st, name) = stem(channels: 11, rng: &rng)
+                let g = makeGraph(input: [1, 19, 23], nodes: nodes + [
+                    Node(name: "lrn", op: .lrn, inputs: [name], output: "l",
+                         attributes: ["size": .int(5), "alpha": .float(0.5), "beta": .float(0.75), "bias": .float(2)]),
+                    Node(name: "pool", op: .maxPool, inputs: ["l"], output: "y", attributes: pool)], tensors: st)
+                let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+                XCTAssertTrue(explained.contains("fused with the following max pool"), explained)
+                let (got, want) = try runBoth(g, batch: 2, seed: 4, threads: 1)
+                assertInformative(want)
+                XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6, "pool \(i) isa \(isa)")
+                for t in [2, 3, 5] {
+                    let (other, _) = try runBoth(g, batch: 2, seed: 4, threads: t)
+                    XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "pool \(i) threads \(t) isa \(isa)")
+                }
+            }
+        }
+        // The LRN output also feeds an Add: no fusion, same results.
+        var rng = SeededRNG(seed: 130)
+        let (nodes, st, name) = stem(channels: 4, rng: &rng)
+        let g = makeGraph(input: [1, 8, 8], nodes: nodes + [
+            Node(name: "lrn", op: .lrn, inputs: [name], output: "l",
+                 attributes: ["size": .int(3), "alpha": .float(0.5), "beta": .float(0.75), "bias": .float(2)]),
+            Node(name: "pool", op: .maxPool, inputs: ["l"], output: "p", attributes: ["kernel": .ints([1, 1]), "strides": .ints([1, 1])]),
+            Node(name: "sum", op: .add, inputs: ["l", "p"], output: "y")], tensors: st)
+        let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+        XCTAssertFalse(explained.contains("fused with"), explained)
+        let (got, want) = try runBoth(g, batch: 1, seed: 2)
+        XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-6)
+    }
+
     func testFullyConnectedDenseAndCSR() throws {
         for isa in (0...wk_isa()).reversed() {
         wk_limit_isa(Int32(isa))

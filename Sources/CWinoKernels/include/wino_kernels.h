@@ -98,10 +98,10 @@ void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, c
 void wk_fc_rows8(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
                  const float *values, int F, const float *xt, int nb, float *y, long ldy);
 
-/// LRN across channels for n pixels: x and y hold C planes `stride` floats apart (the n pixels
-/// at the start of each). y[c] = x[c] / (bias + scale * sum of x^2 over [c - before, c + after]
-/// within [0, C))^beta, for the output channels c0 <= c < c1.
-void wk_lrn(int C, int c0, int c1, long stride, int n, const float *x, float *y, int before, int after,
+/// LRN across channels for n pixels: x holds C planes `stride` floats apart (the n pixels at
+/// the start of each). For the output channels c0 <= c < c1, y[(c - c0) * ystride + q] =
+/// x[c][q] / (bias + scale * sum of x^2 over [c - before, c + after] within [0, C))^beta.
+void wk_lrn(int C, int c0, int c1, long stride, int n, const float *x, float *y, long ystride, int before, int after,
             float scale, float bias, float beta);
 
 /// Runs `iters` steps of 12 independent FMA chains of the instruction set in use (sink:

@@ -39,8 +39,9 @@ final class LRNLayer: Layer {
         parallelFor(ctx.pool, io.batch * channelParts * runs) { item, _ in
             let n = item / (channelParts * runs), part = (item / runs) % channelParts, q0 = (item % runs) * run
             let len = min(hw, q0 + run) - q0
-            wk_lrn(Int32(c), Int32(c * part / channelParts), Int32(c * (part + 1) / channelParts), hw, Int32(len),
-                   x + n * c * hw + q0, y + n * c * hw + q0, Int32(before), Int32(after), scale, p.bias, p.beta)
+            let c0 = c * part / channelParts
+            wk_lrn(Int32(c), Int32(c0), Int32(c * (part + 1) / channelParts), hw, Int32(len),
+                   x + n * c * hw + q0, y + (n * c + c0) * hw + q0, hw, Int32(before), Int32(after), scale, p.bias, p.beta)
         }
     }
 }
