@@ -4,6 +4,13 @@ import CWinoKernels
 import WinoFormat
 import WinoKernels
 
+extension LRNParams {
+    /// Channels of the window before and after the output channel.
+    var window: (before: Int, after: Int) { ((size - 1) / 2, size / 2) }
+    /// The factor of the window's sum of squares (alpha / size).
+    var scale: Float { alpha / Float(size) }
+}
+
 /// LRN layer.
 final class LRNLayer: Layer {
     let name: String
@@ -22,8 +29,7 @@ final class LRNLayer: Layer {
     func run(_ io: LayerIO, _ ctx: RunContext) {
         let (c, hw, p) = (self.c, self.hw, self.p)
         let x = io.inputs[0], y = io.output
-        let before = (p.size - 1) / 2, after = p.size / 2
-        let scale = p.alpha / Float(p.size)
+        let (before, after) = p.window
         // Work items: (image, channel range, pixel run). Runs as long as the five planes of a
         // window still fit the L1 together (up to 1024 pixels: each channel's run is a long
         // contiguous stream for the prefetcher), then channel ranges until there are at least
@@ -41,7 +47,7 @@ final class LRNLayer: Layer {
             let len = min(hw, q0 + run) - q0
             let c0 = c * part / channelParts
             wk_lrn(Int32(c), Int32(c0), Int32(c * (part + 1) / channelParts), hw, Int32(len),
-                   x + n * c * hw + q0, y + (n * c + c0) * hw + q0, hw, Int32(before), Int32(after), scale, p.bias, p.beta)
+                   x + n * c * hw + q0, y + (n * c + c0) * hw + q0, hw, Int32(before), Int32(after), p.scale, p.bias, p.beta)
         }
     }
 }

@@ -36,8 +36,7 @@ final class LRNMaxPoolLayer: Layer {
     func run(_ io: LayerIO, _ ctx: RunContext) {
         let (c, hw, p, pool) = (self.c, self.hw, self.p, self.pool)
         let x = io.inputs[0], y = io.output
-        let before = (p.size - 1) / 2, after = p.size / 2
-        let scale = p.alpha / Float(p.size)
+        let (before, after) = p.window
         let opl = pool.oh * pool.ow, planeFloats = self.planeFloats
         // One plane per item: consecutive channels on one thread share four of their five
         // window planes in its caches.
@@ -45,7 +44,7 @@ final class LRNMaxPoolLayer: Layer {
             let n = item / c, ch = item % c
             let plane = ctx.scratch[thread]
             wk_lrn(Int32(c), Int32(ch), Int32(ch + 1), hw, Int32(hw), x + n * c * hw, plane, hw,
-                   Int32(before), Int32(after), scale, p.bias, p.beta)
+                   Int32(before), Int32(after), p.scale, p.bias, p.beta)
             pool.pool(plane, into: y + item * opl, colMax: plane + planeFloats)
         }
     }
