@@ -130,6 +130,22 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// One padded Winograd conv layer (ReLU fused) of `c` -> `k` channels on an h x w input, with
+    /// weights at `density` (CSR below 1, dense at 1) and a bias, behind the 1-channel stem.
+    private func winogradLayer(_ tile: WinogradVariant, h: Int, w: Int, c: Int, k: Int, density: Double,
+                               rng: inout SeededRNG) -> ModelGraph {
+        let a = tile.alpha
+        let u = rng.sparse(a * a * k * c, density: density)
+        let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: u, rows: a * a * k, cols: c)) : .dense(u)
+        let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+        let pad = Int64(tile.r / 2)
+        return makeGraph(input: [1, h, w], nodes: nodes + [
+            Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                 attributes: ["pads": .ints([pad, pad, pad, pad]), "relu": .int(1)])],
+            tensors: tensors + [Tensor(name: "w", shape: [a, a, k, c], winograd: tile, data: data),
+                                Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+    }
+
     /// Larger planes: several tile blocks (16 and 32 tiles), partial blocks, out-channel
     /// chunks, dense weights (the register-blocked product: groups of 6 out-channels and a
     /// remainder, row and raster blocks); every kernel implementation; any thread count
@@ -143,24 +159,9 @@ final class ConvTests: XCTestCase {
                 for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0), (20, 80, 6, 4, 0.7),
                                               (13, 40, 7, 14, 1.0), (11, 11, 9, 13, 1.0)] {
                     var rng = SeededRNG(seed: UInt64(400 + i))
-                    let a = tile.alpha
-                    let u = rng.sparse(a * a * k * c, density: density)
-                    let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: u, rows: a * a * k, cols: c)) : .dense(u)
-                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
-                    let pad = Int64(tile.r / 2)
-                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
-                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
-                             attributes: ["pads": .ints([pad, pad, pad, pad]), "relu": .int(1)])],
-                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, c], winograd: tile, data: data),
-                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
-                    let (got, want) = try runBoth(g, batch: 2, seed: 5, threads: 1)
-                    assertInformative(want)
-                    XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5,
-                                             "\(tile) \(h)x\(w) isa \(isa)")
-                    for t in [2, 3, 5] {
-                        let (other, _) = try runBoth(g, batch: 2, seed: 5, threads: t)
-                        XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "threads \(t)")
-                    }
+                    let g = winogradLayer(tile, h: h, w: w, c: c, k: k, density: density, rng: &rng)
+                    try assertMatchesReferenceOnAnyThreads(g, batch: 2, seed: 5, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                                           threads: [2, 3, 5], "\(tile) \(h)x\(w) isa \(isa)")
                 }
             }
         }
@@ -177,16 +178,7 @@ final class ConvTests: XCTestCase {
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w, density) in [(9, 70, 0.3), (11, 11, 1.0), (10, 12, 0.2)] {
                     var rng = SeededRNG(seed: UInt64(700 + i))
-                    let (c, k) = (6, 40), a = tile.alpha
-                    let u = rng.sparse(a * a * k * c, density: density)
-                    let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: u, rows: a * a * k, cols: c)) : .dense(u)
-                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
-                    let pad = Int64(tile.r / 2)
-                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
-                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
-                             attributes: ["pads": .ints([pad, pad, pad, pad]), "relu": .int(1)])],
-                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, c], winograd: tile, data: data),
-                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let g = winogradLayer(tile, h: h, w: w, c: 6, k: 40, density: density, rng: &rng)
                     wk_set_kchunk_cap(0)
                     let (got, want) = try runBoth(g, batch: 2, seed: 8, threads: 1)
                     assertInformative(want)

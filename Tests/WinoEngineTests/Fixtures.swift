@@ -62,6 +62,21 @@ func runBoth(_ g: ModelGraph, batch: Int, seed: UInt64, threads: Int = 1) throws
     return (got, want)
 }
 
+/// Runs `g` on one thread against the reference (informative, relative L2 <= `tolerance`),
+/// then on each of `threads` threads, asserting the same bits; returns the one-thread output.
+@discardableResult
+func assertMatchesReferenceOnAnyThreads(_ g: ModelGraph, batch: Int, seed: UInt64, tolerance: Double, threads: [Int],
+                                        _ label: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Float] {
+    let (got, want) = try runBoth(g, batch: batch, seed: seed, threads: 1)
+    assertInformative(want, file: file, line: line)
+    XCTAssertLessThanOrEqual(relativeL2(got, want), tolerance, label, file: file, line: line)
+    for t in threads {
+        let (other, _) = try runBoth(g, batch: batch, seed: seed, threads: t)
+        XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "\(label), threads \(t)", file: file, line: line)
+    }
+    return got
+}
+
 /// Metadata checks need C in {1, 3}; tests with other channel counts put a 1x1 conv
 /// from a 1-channel input in front. This builds that stem: returns nodes, tensors and the
 /// activation name carrying `c` channels.
