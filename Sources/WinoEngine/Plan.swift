@@ -37,6 +37,11 @@ struct Plan {
         let tensors = Dictionary(g.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let byInput = Dictionary(grouping: g.nodes, by: { $0.inputs.first ?? "" })
         var fused = Set<String>()   // names of Relu and MaxPool nodes folded into their producer
+        // A MaxPool node reading an activation of `input`'s per-sample shape.
+        func maxPool(_ node: Node, input: [Int]) throws -> MaxPoolLayer {
+            let params = try PoolParams(node: node, inputH: input[1], inputW: input[2])
+            return MaxPoolLayer(node: node, params: params, input: input, output: shapes[node.output]!)
+        }
 
         for n in g.nodes {
             if fused.contains(n.name) { continue }
@@ -91,16 +96,14 @@ struct Plan {
             case .prelu:
                 layer = PReluLayer(node: n, slope: w[0], shape: inShapes[0])
             case .maxPool:
-                let params = try PoolParams(node: n, inputH: inShapes[0][1], inputW: inShapes[0][2])
-                layer = MaxPoolLayer(node: n, params: params, input: inShapes[0], output: shapes[n.output]!)
+                layer = try maxPool(n, input: inShapes[0])
             case .avgPool:
                 let params = try PoolParams(node: n, inputH: inShapes[0][1], inputW: inShapes[0][2])
                 layer = AvgPoolLayer(node: n, params: params, input: inShapes[0], output: shapes[n.output]!)
             case .lrn:
                 if readers[n.output] == 1, n.output != g.output, let next = byInput[n.output]?.first, next.op == .maxPool {
                     // LRN + MaxPool: the LRN output never goes to memory.
-                    let params = try PoolParams(node: next, inputH: inShapes[0][1], inputW: inShapes[0][2])
-                    let pool = MaxPoolLayer(node: next, params: params, input: inShapes[0], output: shapes[next.output]!)
+                    let pool = try maxPool(next, input: inShapes[0])
                     fused.insert(next.name)
                     steps.append(Step(layer: LRNMaxPoolLayer(node: n, params: try LRNParams(node: n), input: inShapes[0], pool: pool),
                                       inputs: inSlots, output: newSlot(next.output)))
