@@ -11,6 +11,9 @@
 //   kc=N     product chunk KC (default: from m, as WinogradConvLayer.productChunk)
 //   split=0  the out-channel split before stop 11 (4 x threads items, chunks rounded to 32);
 //   split=1  (default) the current split (threads / gcd(blocks, threads) chunks)
+//   sort=0   CSR rows in out-channel order (before stop 12); sort=1: each position's rows
+//            shortest first within windows of out-channels (WinogradConvLayer.sortWindow /
+//            sortedRows); default, as the engine: sorted where rows average >= 8 entries
 // The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights are
 // uniform random CSR at 10% density (or dense), the same for both configurations.
 // Prints the median time of each and the median (and quartiles) of the paired ratios B / A.
@@ -40,7 +43,8 @@ static int C, K, H, N, G, variant, pad, Cg, Kg, a2, tilesW, T, nth, dense;
 static long xImage, yImage;
 static float *x, *y, *bias;
 typedef struct {
-    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind;
+    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW;
+    uint16_t *rk;
     wk_wino_geom g;
     int32_t *rp;
     void *cp;
@@ -85,7 +89,7 @@ static void items(int th) {
         held = key;
         block(c, key % c->blocks, &t0, &cnt);
         wk_wino_geom gb = block_geom(c, cnt);
-        wk_wino_block(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->cp, c->colKind, c->val, K, gg * Kg,
+        wk_wino_block(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->cp, c->colKind, c->val, K, gg * Kg,
                       k0, k1, bias + gg * Kg, 1, y + ((long)u * K + gg * Kg) * H * H, c->sharedV ? S[key] : S[th],
                       S[th] + c->vF, fresh);
     }
@@ -139,7 +143,29 @@ static void build(config *c, const char *spec) {
     if (cap < 32) cap = 32;
     const int nchunks = (Kg + cap - 1) / cap;
     c->KC = kc ? kc : (Kg + nchunks - 1) / nchunks;
-    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC};
+    // Window of sorted rows: the split at batch 1, at most KC (WinogradConvLayer.sortWindow).
+    const int sort = setting(spec, "sort=", Cg >= 80) && !dense;   /* 10% of Cg >= 8 entries */
+    c->KW = 1;
+    if (sort) {
+        int blocks1 = c->rowBlocks ? (T / tilesW) * c->perRow : 0, wanted1 = 1;
+        if (!c->rowBlocks) {
+            int p16 = (T + 15) / 16 * 16, best = 16;
+            for (int i = 0; i < 2; i++)
+                if (cands[i] <= tb && (T + cands[i] - 1) / cands[i] * cands[i] * 8 <= p16 * 9) best = cands[i];
+            blocks1 = (T + best - 1) / best;
+        }
+        const int base1 = G * blocks1;
+        if (base1 < 4 * nth) {
+            int a = base1, b = nth;
+            while (b) { int t = a % b; a = b; b = t; }
+            wanted1 = Kg / 8 > 1 ? Kg / 8 : 1;
+            if (nth / a < wanted1) wanted1 = nth / a;
+        }
+        const int per1 = (Kg + wanted1 - 1) / wanted1;
+        c->KW = c->KC < per1 ? c->KC : per1;
+        c->KC = c->KC / c->KW * c->KW;
+    }
+    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW};
     c->g = g;
     c->base = c->units * G * c->blocks;
     c->sharedV = nth > 1 && c->base < nth;
@@ -158,7 +184,7 @@ static void build(config *c, const char *spec) {
             int w = nth / a, most = Kg / 8 > 1 ? Kg / 8 : 1;
             wanted = most < w ? most : w;
         }
-        c->perChunk = (Kg + wanted - 1) / wanted;
+        c->perChunk = ((Kg + wanted - 1) / wanted + c->KW - 1) / c->KW * c->KW;
     }
     c->kchunks = (Kg + c->perChunk - 1) / c->perChunk;
     c->items = c->base * c->kchunks;
@@ -180,6 +206,33 @@ static void build(config *c, const char *spec) {
                 e++;
             }
         c->rp[r + 1] = (int32_t)e;
+    }
+    c->rk = 0;
+    if (sort) {   // each (position, group, window)'s rows shortest first, ties by out-channel
+        int32_t *rp2 = malloc(4 * (rows + 1));
+        uint16_t *c16 = malloc(2 * (e + 1)), *rk = malloc(2 * rows);
+        uint8_t *c8 = malloc(e + 1);
+        float *v2 = aligned_alloc(64, 4 * e + 64);
+        long *ord = malloc(8 * rows), e2 = 0;
+        for (long r = 0; r < rows; r++) ord[r] = r;
+        for (long w0 = 0; w0 < rows;) {
+            long w1 = (w0 / Kg + 1) * Kg;
+            if (w0 + c->KW < w1) w1 = w0 + c->KW;
+            for (long i = w0 + 1; i < w1; i++)
+                for (long j = i; j > w0 && c->rp[ord[j] + 1] - c->rp[ord[j]] < c->rp[ord[j - 1] + 1] - c->rp[ord[j - 1]]; j--) {
+                    long t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
+                }
+            w0 = w1;
+        }
+        rp2[0] = 0;
+        for (long i = 0; i < rows; i++) {
+            const long r = ord[i];
+            for (long q = c->rp[r]; q < c->rp[r + 1]; q++, e2++) { c8[e2] = col8[q]; c16[e2] = col16[q]; v2[e2] = c->val[q]; }
+            rp2[i + 1] = (int32_t)e2;
+            rk[r] = (uint16_t)(i % Kg);   // stored position of row r within its group
+        }
+        free(ord);
+        c->rp = rp2; col8 = c8; col16 = c16; c->val = v2; c->rk = rk;
     }
     c->colKind = Cg <= 256 ? 2 : 1;
     c->cp = c->colKind == 2 ? (void *)col8 : (void *)col16;

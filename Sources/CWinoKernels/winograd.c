@@ -83,11 +83,16 @@ static int kchunk_cap = 0;
 
 void wk_set_kchunk_cap(int cap) { kchunk_cap = cap > 0 ? cap : 0; }
 
+int wk_kchunk_cap(void) { return kchunk_cap; }
+
 static inline int kchunk_full(const wk_wino_geom *g) { return g->KC > 0 ? g->KC : 32; }
 
+// Chunks start at window boundaries (rows are permuted within windows of KW out-channels):
+// a cap rounds down to a multiple of KW, and to at least one window.
 static inline int kchunk(const wk_wino_geom *g) {
-    const int kc = kchunk_full(g);
-    return kchunk_cap > 0 && kchunk_cap < kc ? kchunk_cap : kc;
+    const int kc = kchunk_full(g), kw = g->KW > 0 ? g->KW : 1;
+    if (kchunk_cap <= 0 || kchunk_cap >= kc) return kc;
+    return kchunk_cap < kw ? kw : kchunk_cap / kw * kw;
 }
 // Floats added to the stride between Winograd positions in V and M. Without it the
 // alpha^2 slabs sit a multiple of 4 KiB apart, all map to the same L1 set and evict
@@ -215,7 +220,8 @@ static void input_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 }
 
 static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
+                           const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                           const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
     const int v = g->variant, m = var_m(v), a = var_a(v), a2 = a * a, TB = g->TB;
@@ -223,31 +229,39 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
     const float *at = wk_table(v, 1);
     float d[64], t[64], o[64];
     if (transform_input) input_portable(g, x, t0, tb, 0, g->C, V);
-    for (int k = k0; k < k1; k++) {
-        for (int xi = 0; xi < a2; xi++) {
-            long row = (long)row_stride * xi + row_base + k;
-            const float *Vx = V + xi * xistride;
-            float *Mx = M + xi * TB;
-            for (int l = 0; l < tb; l++) Mx[l] = 0;
-            for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
-                // Dense weights carry no column data: row entries are the channels in order.
-                const long off = g->dense ? (long)(e - row_ptr[row]) * TB : col_at(col_off, col_kind, e, TB);
-                const float w = values[e], *src = Vx + off;
-                for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
-            }
-        }
-        float *dst = y + (long)k * g->OH * g->OW;
-        for (int l = 0; l < tb; l++) {
-            const int tile = t0 + l, n = tile / g->T, tl = tile % g->T;
-            const int oy0 = (tl / g->tilesW) * m, ox0 = (tl % g->tilesW) * m;
-            for (int xi = 0; xi < a2; xi++) d[xi] = M[xi * TB + l];
-            for (int j = 0; j < a; j++) tr1d(at, m, a, d + j, a, t + j, a);        // columns: A^T M
-            for (int i = 0; i < m; i++) tr1d(at, m, a, t + i * a, 1, o + i * m, 1); // rows
-            for (int i = 0; i < m && oy0 + i < g->OH; i++)
-                for (int j = 0; j < m && ox0 + j < g->OW; j++) {
-                    float val = o[i * m + j] + bias[k];
-                    dst[n * g->yImage + (long)(oy0 + i) * g->OW + ox0 + j] = (relu && val < 0) ? 0 : val;
+    // Per chunk of out-channels: the products into M[xi][k - kc] (out-channel k's row at
+    // position xi is stored at row_pos[(xi, k)] of the group), then the output transform.
+    const int KC = kchunk(g);
+    for (int kc = k0; kc < k1; kc += KC) {
+        const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
+        for (int xi = 0; xi < a2; xi++)
+            for (int k = kc; k < kc + kn; k++) {
+                const long first = (long)row_stride * xi + row_base;
+                const long row = first + (row_pos ? row_pos[first + k] : k);
+                const float *Vx = V + xi * xistride;
+                float *Mx = M + ((long)xi * kn + (k - kc)) * TB;
+                for (int l = 0; l < tb; l++) Mx[l] = 0;
+                for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
+                    // Dense weights carry no column data: row entries are the channels in order.
+                    const long off = g->dense ? (long)(e - row_ptr[row]) * TB : col_at(col_off, col_kind, e, TB);
+                    const float w = values[e], *src = Vx + off;
+                    for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
                 }
+            }
+        for (int k = kc; k < kc + kn; k++) {
+            float *dst = y + (long)k * g->OH * g->OW;
+            for (int l = 0; l < tb; l++) {
+                const int tile = t0 + l, n = tile / g->T, tl = tile % g->T;
+                const int oy0 = (tl / g->tilesW) * m, ox0 = (tl % g->tilesW) * m;
+                for (int xi = 0; xi < a2; xi++) d[xi] = M[((long)xi * kn + (k - kc)) * TB + l];
+                for (int j = 0; j < a; j++) tr1d(at, m, a, d + j, a, t + j, a);        // columns: A^T M
+                for (int i = 0; i < m; i++) tr1d(at, m, a, t + i * a, 1, o + i * m, 1); // rows
+                for (int i = 0; i < m && oy0 + i < g->OH; i++)
+                    for (int j = 0; j < m && ox0 + j < g->OW; j++) {
+                        float val = o[i * m + j] + bias[k];
+                        dst[n * g->yImage + (long)(oy0 + i) * g->OW + ox0 + j] = (relu && val < 0) ? 0 : val;
+                    }
+            }
         }
     }
 }
@@ -453,21 +467,22 @@ void store_part_avx2(float *p, __m256 v, int n) {
 #endif
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
+                   const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                   const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, tb, row_ptr, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx512(g, x, t0, tb, row_ptr, row_pos, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     case 1:
-        block_avx2(g, x, t0, tb, row_ptr, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx2(g, x, t0, tb, row_ptr, row_pos, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     default: break;
     }
 #endif
-    block_portable(g, x, t0, tb, row_ptr, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+    block_portable(g, x, t0, tb, row_ptr, row_pos, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
 }
 
 void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {

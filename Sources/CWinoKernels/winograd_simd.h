@@ -449,13 +449,13 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
 
 // Output transform of one vector group for out-channel k: M -> y plane (+ bias, ReLU).
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
-    ATTR static void FN(output_##N)(const float *M, long mstride, int lane0,                       \
+    ATTR static void FN(output_##N)(const float *M, const long *moff, int lane0,                   \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
                                     const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
                                     long obase, int orows, int ocount, int ow, float b, int relu, \
                                     float *dst) {                                                  \
         VT m[A * A], yv[MM * MM];                                                                  \
-        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + e * mstride + lane0);                    \
+        for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + moff[e] + lane0);                        \
         /* Column 1 of A^T is all ones (the point 1), so adding the bias at position (1, 1) */    \
         /* adds it to every output of the tile: one add instead of MM * MM.                 */    \
         m[A + 1] = V_ADD(m[A + 1], V_SET1(b));                                                     \
@@ -525,6 +525,7 @@ DEFINE_OUTPUT(5, 8, 4)
     }                                                                                              \
     /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
     /* stays in cache while all kn out-channels use it.                                       */   \
+    /* (M rows in stored order: the output transform finds out-channel k's through row_pos.) */ \
     ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
                                         const int32_t *row_ptr, const IT *col_off,                 \
                                         const float *values, long row_stride, long row0, int kn,   \
@@ -602,7 +603,8 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
 }
 
 ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
+                           const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                           const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
     const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TBc = g->TBc;
@@ -671,15 +673,18 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            const float *Mk = M + (long)kk * TBc;
+            // Out-channel k's product at position e: M row row_pos[(e, k)] - kc of slab e.
+            long moff[64];
+            for (int e = 0; e < a2; e++)
+                moff[e] = e * mstride + (long)(row_pos ? row_pos[(long)row_stride * e + row_base + k] - kc : kk) * TBc;
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
             if (k + 1 < k1)
                 for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(Mk, mstride, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else if (v == 2) FN(output_4)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                else FN(output_5)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
             }
         }
     }

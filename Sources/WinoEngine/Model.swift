@@ -88,7 +88,7 @@ public final class Model: @unchecked Sendable {
         let shapes = try GraphValidator.validate(graph)
         self.graph = graph
         self.options = options
-        plan = try Plan(graph: graph, shapes: shapes, planner: options.planner)
+        plan = try Plan(graph: graph, shapes: shapes, planner: options.planner, threads: options.threads)
         perSampleBytes = plan.workspaceBytesPerSample(threads: options.threads)
         guard perSampleBytes <= options.maxWorkspaceBytes else {
             throw EngineError("model '\(graph.metadata.name)' needs \(perSampleBytes >> 20) MiB of activations and scratch per sample, over the limit of \(options.maxWorkspaceBytes >> 20) MiB (Options.maxWorkspaceBytes)")

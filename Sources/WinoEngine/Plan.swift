@@ -24,7 +24,7 @@ struct Plan {
     /// Per-sample output shape.
     var outputShape: [Int] = []
 
-    init(graph g: ModelGraph, shapes: ShapeMap, planner: ConvPlanner = .auto) throws {
+    init(graph g: ModelGraph, shapes: ShapeMap, planner: ConvPlanner = .auto, threads: Int = 1) throws {
         var slotOf = [String: Int]()
         func newSlot(_ name: String) -> Int {
             slotSizes.append(shapes[name]!.reduce(1, *))
@@ -64,7 +64,7 @@ struct Plan {
                 if fuseRelu != nil { params.relu = true }
                 let bias = w.count > 1 ? w[1] : nil
                 if n.op == .winogradConv {
-                    layer = WinogradConvLayer(node: n, params: params, input: inShapes[0], weight: w[0], bias: bias)
+                    layer = WinogradConvLayer(node: n, params: params, input: inShapes[0], weight: w[0], bias: bias, threads: threads)
                 } else {
                     switch ConvPlanner.choose(params, input: inShapes[0], weight: w[0], planner: planner) {
                     case .direct(let why):
@@ -77,10 +77,10 @@ struct Plan {
                                                             tile: WinogradTile(rawValue: Int(tile.rawValue))!)
                         let t = Tensor(name: w[0].name, shape: [tile.alpha, tile.alpha, params.outChannels, params.inChannels / params.groups],
                                        winograd: tile, data: .dense(u))
-                        layer = WinogradConvLayer(node: n, params: wp, input: inShapes[0], weight: t, bias: bias, note: why)
+                        layer = WinogradConvLayer(node: n, params: wp, input: inShapes[0], weight: t, bias: bias, threads: threads, note: why)
                     case .stridedWinograd(let why):
                         layer = StridedWinogradConvLayer(node: n, params: params, input: inShapes[0],
-                                                         spatial: w[0].denseValues(), bias: bias, note: why)
+                                                         spatial: w[0].denseValues(), bias: bias, threads: threads, note: why)
                     }
                 }
             case .fullyConnected:

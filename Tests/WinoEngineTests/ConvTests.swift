@@ -195,6 +195,55 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Rows of 8 or more entries on average are stored shortest first within windows of
+    /// out-channels (the split of a group at batch 1 for the model's thread count, or the
+    /// product chunk), and the output transform finds each out-channel's products through the
+    /// permutation: against the reference, with windows of a product chunk, of 7 and of 16
+    /// out-channels (tails where they do not divide a group's 80 or 40) and those of 2, 3 and
+    /// 16 threads, row and raster blocks, groups, rows of different lengths and empty rows;
+    /// the same bits for any window, chunk and thread count.
+    func testRowsSortedByLengthWithinWindows() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa(); wk_set_kchunk_cap(0) }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (h, w, groups) in [(9, 70, 1), (11, 11, 2), (6, 6, 1)] {
+                    var rng = SeededRNG(seed: UInt64(900 + i))
+                    let a = tile.alpha, c = 48, k = 80, cg = c / groups
+                    // Row lengths from 0 to cg: a few empty rows, most around 40% of cg.
+                    var u = [Float](repeating: 0, count: a * a * k * cg)
+                    for row in 0..<(a * a * k) {
+                        let density = row % 13 == 0 ? 0 : Double(row % 7 + 1) / 10
+                        for (j, v) in rng.sparse(cg, density: density).enumerated() { u[row * cg + j] = v }
+                    }
+                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+                    let pad = Int64(tile.r / 2)
+                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
+                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                             attributes: ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups))])],
+                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
+                                                   data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
+                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let label = "\(tile) \(h)x\(w) groups \(groups) isa \(isa)"
+                    let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+                    XCTAssertTrue(explained.contains("rows sorted by length in windows of "), explained)
+                    let got = try assertMatchesReferenceOnAnyThreads(g, batch: 3, seed: 9, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                                                     threads: [2, 3, 16], label)
+                    for cap in [7, 16] {
+                        wk_set_kchunk_cap(Int32(cap))
+                        defer { wk_set_kchunk_cap(0) }
+                        let windows = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+                        XCTAssertTrue(windows.contains("in windows of \(cap) out-channels"), windows)
+                        for t in [1, 2, 5] {
+                            let (other, _) = try runBoth(g, batch: 3, seed: 9, threads: t)
+                            XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "\(label), windows of \(cap), threads \(t)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Small planes (fewer tiles per row than a vector): blocks run across the images of a
     /// batch (block widths 16, 32, 64 chosen per call), and with fewer blocks than threads
     /// the threads share one input transform. Each case against the reference; any thread

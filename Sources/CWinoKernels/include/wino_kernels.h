@@ -30,6 +30,9 @@ typedef struct {
                         ///< weights); the products then run as a register-blocked dense product
     int KC;             ///< out-channels whose products are computed together, position by
                         ///< position: M holds a2 x KC x TB floats (values < 1 mean 32)
+    int KW;             ///< window of out-channels within which the CSR rows of each position
+                        ///< are stored in a permuted order (see `row_pos`): k0, k1 - k0 (but for
+                        ///< the group's last chunk) and KC are multiples of it (values < 1 mean 1)
 } wk_wino_geom;
 
 /// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:
@@ -37,11 +40,15 @@ typedef struct {
 /// when `transform_input` is 0: V already holds this block), then per chunk of out-channels
 /// the sparse products of all alpha^2 positions into M = [a2][chunk][TBc] (the rest of
 /// `wk_wino_scratch_floats`), the output transform, bias, optional ReLU and the store into
-/// y[k][OH][OW]. CSR row (xi, k) is `row_stride * xi + row_base + k`. Column data by
-/// `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels c
-/// (C <= 256; the kernel scales them by TB, a power of two).
+/// y[k][OH][OW]. Out-channel k's CSR row at position xi is stored row
+/// `row_stride * xi + row_base + row_pos[row_stride * xi + row_base + k]` (row_pos permutes
+/// the out-channels within each window of `g->KW`, so that rows of equal length follow each
+/// other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. Column
+/// data by `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels
+/// c (C <= 256; the kernel scales them by TB, a power of two).
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const void *col_off, int col_kind, const float *values,
+                   const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                   const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input);
 
@@ -56,6 +63,10 @@ void wk_set_staging(int on);
 /// Caps the out-channels per product chunk (`wk_wino_geom.KC`) at `cap` (0: no cap). For tests:
 /// runs the chunk loop with several chunks and a tail on small layers.
 void wk_set_kchunk_cap(int cap);
+
+/// The cap set by `wk_set_kchunk_cap` (0: none). Layers built while it is set also keep their
+/// windows of sorted rows (`wk_wino_geom.KW`) within it.
+int wk_kchunk_cap(void);
 
 /// Floats of V in the scratch layout (the start of `wk_wino_scratch_floats`).
 long wk_wino_v_floats(const wk_wino_geom *g);

@@ -31,8 +31,8 @@ final class StridedWinogradConvLayer: Layer {
     static func eligible(kernel r: Int, stride s: Int) -> Bool { s >= 2 && (r + s - 1) / s == 3 }
 
     /// Builds the layer from a direct conv node's parameters and spatial weights
-    /// [K, C/groups, R, R] (dense values).
-    init(node: Node, params p: ConvParams, input: [Int], spatial: [Float], bias: Tensor?, note: String) {
+    /// [K, C/groups, R, R] (dense values), for a model run with `threads` threads.
+    init(node: Node, params p: ConvParams, input: [Int], spatial: [Float], bias: Tensor?, threads: Int = 1, note: String) {
         name = node.name
         let s = p.window.strideH, r = p.window.kernelH
         precondition(p.window.strideW == s && p.window.kernelW == r && StridedWinogradConvLayer.eligible(kernel: r, stride: s))
@@ -67,7 +67,7 @@ final class StridedWinogradConvLayer: Layer {
         ip.window = Window2D(kernelH: 3, kernelW: 3, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0)
         ip.inChannels = p.inChannels * s * s
         ip.winograd = .f4x4_3x3
-        inner = WinogradConvLayer(node: node, params: ip, input: [c * s * s, uh, uw], weight: t, bias: bias, note: note)
+        inner = WinogradConvLayer(node: node, params: ip, input: [c * s * s, uh, uw], weight: t, bias: bias, threads: threads, note: note)
     }
 
     var explanation: String {
