@@ -14,6 +14,10 @@
 //   sort=0   CSR rows in out-channel order (before stop 12); sort=1: each position's rows
 //            shortest first within windows of out-channels (WinogradConvLayer.sortWindow /
 //            sortedRows); default, as the engine: sorted where rows average >= 8 entries
+//   nt=0|1   plain or non-temporal output stores (default, as the engine: non-temporal for
+//            outputs of 8 MiB or more, where rows are whole cache lines)
+// READ=1 in the environment: each call is followed by a one-thread read of the output (one
+// float per cache line), as the next layer would read it.
 // The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights are
 // uniform random CSR at 10% density (or dense), the same for both configurations.
 // Prints the median time of each and the median (and quartiles) of the paired ratios B / A.
@@ -165,7 +169,9 @@ static void build(config *c, const char *spec) {
         c->KW = c->KC < per1 ? c->KC : per1;
         c->KC = c->KC / c->KW * c->KW;
     }
-    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW};
+    // Non-temporal output stores for outputs of 8 MiB or more (WinogradConvLayer.streamBytes).
+    const int stream = setting(spec, "nt=", yImage * N * 4 >= 8 << 20);
+    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream};
     c->g = g;
     c->base = c->units * G * c->blocks;
     c->sharedV = nth > 1 && c->base < nth;
@@ -273,12 +279,19 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ns; i++) { S[i] = aligned_alloc(64, 4 * sf + 256); memset(S[i], 0, 4 * sf); }
     pthread_t tid;
     for (int i = 1; i < nth; i++) pthread_create(&tid, 0, worker, (void *)(long)i);
+    const int readback = getenv("READ") && atoi(getenv("READ")) != 0;
+    volatile float sink = 0;
     double *ta = malloc(8 * reps), *tb = malloc(8 * reps), *ratio = malloc(8 * reps);
     for (int r = 0; r < 2 * reps + 4; r++) {     // two warm-up calls of each first
         cur = &cf[r & 1];
         const double t0 = now();
         if (cur->sharedV) run_all(0);
         run_all(1);
+        if (readback) {
+            float acc = 0;
+            for (long i = 0; i < yImage * N; i += 16) acc += y[i];
+            sink += acc;
+        }
         const double t = now() - t0;
         if (r >= 4) { if (r & 1) tb[(r - 4) / 2] = t; else ta[(r - 4) / 2] = t; }
     }

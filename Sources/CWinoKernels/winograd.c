@@ -85,6 +85,11 @@ void wk_set_kchunk_cap(int cap) { kchunk_cap = cap > 0 ? cap : 0; }
 
 int wk_kchunk_cap(void) { return kchunk_cap; }
 
+// Tests force non-temporal output stores on small layers (or off) with wk_set_stream.
+static int stream_mode = -1;
+
+void wk_set_stream(int mode) { stream_mode = mode < 0 ? -1 : (mode > 0); }
+
 static inline int kchunk_full(const wk_wino_geom *g) { return g->KC > 0 ? g->KC : 32; }
 
 // Chunks start at window boundaries (rows are permuted within windows of KW out-channels):
@@ -281,6 +286,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 #define V_LOAD(p) _mm512_load_ps(p)
 #define V_STORE(p, v) _mm512_store_ps((p), (v))
 #define V_STOREU(p, v) _mm512_storeu_ps((p), (v))
+#define V_STREAM(p, v) _mm512_stream_ps((p), (v))
 #define V_ADD _mm512_add_ps
 #define V_SUB _mm512_sub_ps
 #define V_MUL _mm512_mul_ps
@@ -364,6 +370,7 @@ void store_part_avx512(float *p, __m512 v, int n) {
 #undef V_LOAD
 #undef V_STORE
 #undef V_STOREU
+#undef V_STREAM
 #undef V_ADD
 #undef V_SUB
 #undef V_MUL
@@ -383,6 +390,7 @@ void store_part_avx512(float *p, __m512 v, int n) {
 #define V_LOAD(p) _mm256_load_ps(p)
 #define V_STORE(p, v) _mm256_store_ps((p), (v))
 #define V_STOREU(p, v) _mm256_storeu_ps((p), (v))
+#define V_STREAM(p, v) _mm256_stream_ps((p), (v))
 #define V_ADD _mm256_add_ps
 #define V_SUB _mm256_sub_ps
 #define V_MUL _mm256_mul_ps

@@ -453,7 +453,7 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
                                     const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
                                     long obase, int orows, int ocount, int ow, float b, int relu, \
-                                    float *dst) {                                                  \
+                                    float *dst, int nt) {                                          \
         VT m[A * A], yv[MM * MM];                                                                  \
         for (int e = 0; e < A * A; e++) m[e] = V_LOAD(M + moff[e] + lane0);                        \
         /* Column 1 of A^T is all ones (the point 1), so adding the bias at position (1, 1) */    \
@@ -465,11 +465,15 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
             for (int e = 0; e < MM * MM; e++) yv[e] = V_MAX(yv[e], zero);                          \
         }                                                                                          \
         if (ocount == VW * MM && orows >= MM) {                                                    \
-            /* Whole row group (the common case): straight-line stores, y stays in registers. */  \
+            /* Whole row group (the common case): straight-line stores, y stays in registers; */  \
+            /* non-temporal (nt) where the rows are whole cache lines of a large output.         */  \
             for (int i = 0; i < MM; i++) {                                                         \
                 VT out[MM];                                                                        \
                 FN(inter##MM)(yv + i * MM, out);                                                   \
-                for (int q = 0; q < MM; q++) V_STOREU(dst + obase + (long)i * ow + q * VW, out[q]); \
+                if (nt)                                                                            \
+                    for (int q = 0; q < MM; q++) V_STREAM(dst + obase + (long)i * ow + q * VW, out[q]); \
+                else                                                                               \
+                    for (int q = 0; q < MM; q++) V_STOREU(dst + obase + (long)i * ow + q * VW, out[q]); \
             }                                                                                      \
         } else if (ocount > 0) {                                                                   \
             /* Row group: each output row of the tiles is up to VW * MM contiguous floats. */     \
@@ -662,6 +666,10 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
                 lo[i] = s0; hi[i] = s1;
             }
     }
+    // Non-temporal stores only where no cache line mixes them with plain stores: rows of
+    // whole lines (a row group's stores start at a multiple of VW * MM floats, so partial
+    // groups and edge rows, stored plainly, have lines of their own).
+    const int nt = (stream_mode < 0 ? g->stream : stream_mode) && g->OW % 16 == 0 && ((uintptr_t)y & 63) == 0 && g->yImage % 16 == 0;
     const int KC = kchunk(g);
     for (int kc = k0; kc < k1; kc += KC) {
         const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
@@ -679,15 +687,16 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
                 moff[e] = e * mstride + (long)(row_pos ? row_pos[(long)row_stride * e + row_base + k] - kc : kk) * TBc;
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
-            if (k + 1 < k1)
+            if (k + 1 < k1 && !nt)
                 for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else if (v == 2) FN(output_4)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
-                else FN(output_5)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst);
+                if (v == 1) FN(output_2)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst, nt);
+                else if (v == 2) FN(output_4)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst, nt);
+                else FN(output_5)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst, nt);
             }
         }
     }
+    if (nt) _mm_sfence();   // the stores reach memory before the caller's barrier
 }
 
 #undef STORE_TILES

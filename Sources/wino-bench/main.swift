@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import WinoEngine
 import WinoFormat
+import WinoKernels
 
 struct WinoBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -106,16 +107,20 @@ struct Layers: ParsableCommand {
             for b in bs {
                 var rngState = SplitMix(state: 7)
                 let x = (0..<(b * s.c * s.h * s.w)).map { _ in Float.random(in: -1...1, using: &rngState) }
-                var out = [Float]()
+                // The layer's output goes to a 64-byte aligned buffer, as it does inside a model
+                // (the engine's activation buffers): large outputs are then written with
+                // non-temporal stores (WinogradConvLayer.streamBytes), which need whole lines.
+                var out = AlignedBuffer(count: 0)
                 for t in ths {
                     // Every side of this (layer, batch, threads) is timed in alternating rounds.
                     func runner(_ g: ModelGraph) throws -> Runner {
                         let m = try Model(graph: g, options: .init(threads: t))
-                        if out.count < b * m.outputShape.reduce(1, *) { out = [Float](repeating: 0, count: b * m.outputShape.reduce(1, *)) }
+                        if out.count < b * m.outputShape.reduce(1, *) { out = AlignedBuffer(count: b * m.outputShape.reduce(1, *)) }
                         for _ in 0..<2 { _ = try m.predict(x, batch: b) }   // warm-up (first-call setup)
+                        let buffer = out, op = UnsafeMutableBufferPointer(start: out.pointer, count: b * m.outputShape.reduce(1, *))
                         return { n in
-                            try x.withUnsafeBufferPointer { xp in
-                                try out.withUnsafeMutableBufferPointer { op in
+                            try withExtendedLifetime(buffer) {
+                                try x.withUnsafeBufferPointer { xp in
                                     try timedRuns(n) { try m.predict(xp, batch: b, into: op) }
                                 }
                             }

@@ -195,6 +195,37 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Non-temporal output stores (large outputs whose rows are whole cache lines; forced on
+    /// here for small ones): against the reference and the same bits as plain stores, with
+    /// whole and partial row groups (widths 32, 48 and 80: partial groups and edge rows go
+    /// through plain stores on lines of their own), and 1 or 2 threads.
+    func testNonTemporalOutputStoresGiveTheSameBits() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa(); wk_set_stream(-1) }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (h, w) in [(18, 32), (9, 48), (7, 80)] {
+                    var rng = SeededRNG(seed: UInt64(950 + i))
+                    // A 1x1 max pool after the conv: its output is then the engine's own (64-byte
+                    // aligned) activation buffer, not the caller's array.
+                    let conv = winogradLayer(tile, h: h, w: w, c: 5, k: 6, density: 0.5, rng: &rng)
+                    let pool = Node(name: "pool", op: .maxPool, inputs: ["y"], output: "z",
+                                    attributes: ["kernel": .ints([1, 1]), "strides": .ints([1, 1])])
+                    let g = ModelGraph(metadata: conv.metadata, input: conv.input, output: "z",
+                                       nodes: conv.nodes + [pool], tensors: conv.tensors)
+                    wk_set_stream(0)
+                    let plain = try assertMatchesReferenceOnAnyThreads(g, batch: 2, seed: 4, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                                                       threads: [2], "\(tile) \(h)x\(w) isa \(isa)")
+                    wk_set_stream(1)
+                    for t in [1, 2] {
+                        let (streamed, _) = try runBoth(g, batch: 2, seed: 4, threads: t)
+                        XCTAssertEqual(streamed.map(\.bitPattern), plain.map(\.bitPattern), "\(tile) \(h)x\(w) isa \(isa), non-temporal, threads \(t)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Rows of 8 or more entries on average are stored shortest first within windows of
     /// out-channels (the split of a group at batch 1 for the model's thread count, or the
     /// product chunk), and the output transform finds each out-channel's products through the

@@ -33,6 +33,8 @@ typedef struct {
     int KW;             ///< window of out-channels within which the CSR rows of each position
                         ///< are stored in a permuted order (see `row_pos`): k0, k1 - k0 (but for
                         ///< the group's last chunk) and KC are multiples of it (values < 1 mean 1)
+    int stream;         ///< 1: whole output rows go to memory with non-temporal stores, where
+                        ///< rows are whole cache lines (OW a multiple of 16, y 64-byte aligned)
 } wk_wino_geom;
 
 /// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:
@@ -63,6 +65,10 @@ void wk_set_staging(int on);
 /// Caps the out-channels per product chunk (`wk_wino_geom.KC`) at `cap` (0: no cap). For tests:
 /// runs the chunk loop with several chunks and a tail on small layers.
 void wk_set_kchunk_cap(int cap);
+
+/// Non-temporal output stores: -1 (the default) as `wk_wino_geom.stream` says, 0 never,
+/// 1 wherever output rows are whole cache lines. For tests.
+void wk_set_stream(int mode);
 
 /// The cap set by `wk_set_kchunk_cap` (0: none). Layers built while it is set also keep their
 /// windows of sorted rows (`wk_wino_geom.KW`) within it.
