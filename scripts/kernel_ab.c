@@ -18,8 +18,11 @@
 //            outputs of 8 MiB or more, where rows are whole cache lines)
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
 // float per cache line), as the next layer would read it.
-// The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights are
-// uniform random CSR at 10% density (or dense), the same for both configurations.
+// The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights, the
+// same for both configurations: as wino-bench's, random spatial filters transformed to the
+// Winograd domain (G g G^T) and magnitude-pruned to 10% over the layer, so that positions
+// keep very different densities; with uniform=1 in a configuration, uniform random CSR
+// at 10% density; with the `dense` argument, dense.
 // Prints the median time of each and the median (and quartiles) of the paired ratios B / A.
 #include "wino_kernels.h"
 #include <pthread.h>
@@ -34,6 +37,8 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 static unsigned long long rs = 88172645463325252ULL;
 static unsigned rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return (unsigned)rs; }
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+static int cmpf_desc(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return x > y ? -1 : x < y; }
+
 
 static const struct { const char *name; int C, K, H, G, variant; } layers[] = {
     {"alexnet.conv2", 96, 256, 27, 2, 3}, {"alexnet.conv3", 256, 384, 13, 1, 2},
@@ -46,6 +51,48 @@ static const struct { const char *name; int C, K, H, G, variant; } layers[] = {
 static int C, K, H, N, G, variant, pad, Cg, Kg, a2, tilesW, T, nth, dense;
 static long xImage, yImage;
 static float *x, *y, *bias;
+
+// G of F(4x4,3x3) (6 x 3) and F(4x4,5x5) (8 x 5), as in WinogradMatrices.swift.
+static const double G4[18] = {1. / 4, 0, 0, -1. / 6, -1. / 6, -1. / 6, -1. / 6, 1. / 6, -1. / 6,
+                              1. / 24, 1. / 12, 1. / 6, 1. / 24, -1. / 12, 1. / 6, 0, 0, 1};
+static const double G5[40] = {-1, 0, 0, 0, 0, -2. / 9, -2. / 9, -2. / 9, -2. / 9, -2. / 9,
+                              -2. / 9, 2. / 9, -2. / 9, 2. / 9, -2. / 9, 1. / 90, 1. / 45, 2. / 45, 4. / 45, 8. / 45,
+                              1. / 90, -1. / 45, 2. / 45, -4. / 45, 8. / 45, 32. / 45, 16. / 45, 8. / 45, 4. / 45, 2. / 45,
+                              32. / 45, -16. / 45, 8. / 45, -4. / 45, 2. / 45, 0, 0, 0, 0, 1};
+// U[xi][k][c] = (G g G^T)[xi] of random filters g, entries below the 10% magnitude cut zeroed.
+static float *pruned_winograd(int a, int r) {
+    const double *Gm = r == 3 ? G4 : G5;
+    const long n = (long)a * a * K * Cg;
+    float *u = malloc(4 * n), *mag = malloc(4 * n);
+    double g[25], t[40];
+    for (int k = 0; k < K; k++)
+        for (int c = 0; c < Cg; c++) {
+            for (int q = 0; q < r * r; q++) g[q] = (rnd() % 2001) / 1000.0 - 1;
+            for (int i = 0; i < a; i++)            // t = G g (a x r)
+                for (int j = 0; j < r; j++) {
+                    double s = 0;
+                    for (int q = 0; q < r; q++) s += Gm[i * r + q] * g[q * r + j];
+                    t[i * r + j] = s;
+                }
+            for (int i = 0; i < a; i++)            // u = t G^T (a x a)
+                for (int j = 0; j < a; j++) {
+                    double s = 0;
+                    for (int q = 0; q < r; q++) s += t[i * r + q] * Gm[j * r + q];
+                    u[(((long)(i * a + j)) * K + k) * Cg + c] = (float)s;
+                }
+        }
+    for (long i = 0; i < n; i++) mag[i] = u[i] < 0 ? -u[i] : u[i];
+    qsort(mag, n, 4, cmpf_desc);
+    const float cut = mag[n / 10 - 1];
+    long kept = 0;
+    for (long i = 0; i < n; i++) {
+        if ((u[i] < 0 ? -u[i] : u[i]) >= cut && kept < n / 10) kept++;
+        else u[i] = 0;
+    }
+    free(mag);
+    return u;
+}
+static float *pattern;   // the pruned weights (built once)
 typedef struct {
     int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW;
     uint16_t *rk;
@@ -148,7 +195,7 @@ static void build(config *c, const char *spec) {
     const int nchunks = (Kg + cap - 1) / cap;
     c->KC = kc ? kc : (Kg + nchunks - 1) / nchunks;
     // Window of sorted rows: the split at batch 1, at most KC (WinogradConvLayer.sortWindow).
-    const int sort = setting(spec, "sort=", Cg >= 80) && !dense;   /* 10% of Cg >= 8 entries */
+    const int sort = setting(spec, "sort=", Cg >= 80) && !dense;   /* 10% of Cg >= 8 entries on average */
     c->KW = 1;
     if (sort) {
         int blocks1 = c->rowBlocks ? (T / tilesW) * c->perRow : 0, wanted1 = 1;
@@ -203,12 +250,14 @@ static void build(config *c, const char *spec) {
     c->val = aligned_alloc(64, 4 * cap_e + 64);
     long e = 0;
     c->rp[0] = 0;
+    const int uniform = setting(spec, "uniform=", 0);
+    if (!dense && !uniform && !pattern) pattern = pruned_winograd(variant == 3 ? 8 : 6, variant == 3 ? 5 : 3);
     for (long r = 0; r < rows; r++) {
         for (int ch = 0; ch < Cg; ch++)
-            if (dense || rnd() % 10 == 0) {
+            if (dense || (uniform ? rnd() % 10 == 0 : pattern[r * Cg + ch] != 0)) {
                 col8[e] = (uint8_t)ch;
                 col16[e] = (uint16_t)(ch * tb);
-                c->val[e] = (rnd() % 1000) * 1e-3f - 0.5f;
+                c->val[e] = uniform || dense ? (rnd() % 1000) * 1e-3f - 0.5f : pattern[r * Cg + ch];
                 e++;
             }
         c->rp[r + 1] = (int32_t)e;
