@@ -166,9 +166,11 @@ static void run_all(int ph) {
     atomic_fetch_add(&done, 1);
     while (atomic_load(&done) < nth) __builtin_ia32_pause();
 }
+// Value of `key` ("name=") in a comma-separated spec; keys match whole names only.
 static int setting(const char *s, const char *key, int fallback) {
-    const char *p = strstr(s, key);
-    return p ? atoi(p + strlen(key)) : fallback;
+    for (const char *p = strstr(s, key); p; p = strstr(p + 1, key))
+        if (p == s || p[-1] == ',') return atoi(p + strlen(key));
+    return fallback;
 }
 static void build(config *c, const char *spec) {
     const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 1024) << 10;
