@@ -272,10 +272,13 @@ static void build(config *c, const char *spec) {
         float *v2 = aligned_alloc(64, 4 * e + 64);
         long *ord = malloc(8 * rows), e2 = 0;
         for (long r = 0; r < rows; r++) ord[r] = r;
+        const int smax = setting(spec, "smax=", 1 << 30), smin = setting(spec, "smin=", -1);
         for (long w0 = 0; w0 < rows;) {
             long w1 = (w0 / Kg + 1) * Kg;
             if (w0 + c->KW < w1) w1 = w0 + c->KW;
-            for (long i = w0 + 1; i < w1; i++)
+            const long xi = w0 / K, pe = c->rp[(xi + 1) * K] - c->rp[xi * K];
+            const int skip = pe > (long)smax * K || pe < (long)smin * K;
+            if (!skip) for (long i = w0 + 1; i < w1; i++)
                 for (long j = i; j > w0 && c->rp[ord[j] + 1] - c->rp[ord[j]] < c->rp[ord[j - 1] + 1] - c->rp[ord[j - 1]]; j--) {
                     long t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
                 }
@@ -286,7 +289,7 @@ static void build(config *c, const char *spec) {
             const long r = ord[i];
             for (long q = c->rp[r]; q < c->rp[r + 1]; q++, e2++) { c8[e2] = col8[q]; c16[e2] = col16[q]; v2[e2] = c->val[q]; }
             rp2[i + 1] = (int32_t)e2;
-            rk[r] = (uint16_t)(i % Kg);   // stored position of row r within its group
+            rk[(r % K) * a2 + r / K] = (uint16_t)(i % Kg);   // stored position of row r (xi, k) in its group, at [k][xi]
         }
         free(ord);
         c->rp = rp2; col8 = c8; col16 = c16; c->val = v2; c->rk = rk;

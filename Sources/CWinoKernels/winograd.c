@@ -235,14 +235,14 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
     float d[64], t[64], o[64];
     if (transform_input) input_portable(g, x, t0, tb, 0, g->C, V);
     // Per chunk of out-channels: the products into M[xi][k - kc] (out-channel k's row at
-    // position xi is stored at row_pos[(xi, k)] of the group), then the output transform.
+    // position xi is stored at row row_pos[k][xi] of the group), then the output transform.
     const int KC = kchunk(g);
     for (int kc = k0; kc < k1; kc += KC) {
         const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
         for (int xi = 0; xi < a2; xi++)
             for (int k = kc; k < kc + kn; k++) {
                 const long first = (long)row_stride * xi + row_base;
-                const long row = first + (row_pos ? row_pos[first + k] : k);
+                const long row = first + (row_pos ? row_pos[(long)(row_base + k) * a2 + xi] : k);
                 const float *Vx = V + xi * xistride;
                 float *Mx = M + ((long)xi * kn + (k - kc)) * TB;
                 for (int l = 0; l < tb; l++) Mx[l] = 0;

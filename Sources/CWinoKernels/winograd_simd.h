@@ -449,7 +449,7 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
 
 // Output transform of one vector group for out-channel k: M -> y plane (+ bias, ReLU).
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
-    ATTR static void FN(output_##N)(const float *M, const long *moff, int lane0,                   \
+    ATTR static void FN(output_##N)(const float *M, const int32_t *moff, int lane0,                \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
                                     const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
                                     long obase, int orows, int ocount, int ow, float b, int relu, \
@@ -681,10 +681,16 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            // Out-channel k's product at position e: M row row_pos[(e, k)] - kc of slab e.
-            long moff[64];
-            for (int e = 0; e < a2; e++)
-                moff[e] = e * mstride + (long)(row_pos ? row_pos[(long)row_stride * e + row_base + k] - kc : kk) * TBc;
+            // Out-channel k's product at position e: M row row_pos[k][e] - kc of slab e (the a2
+            // positions of k are contiguous: one short vectorised loop per out-channel).
+            int32_t moff[64] __attribute__((aligned(64)));
+            const int ms = (int)mstride;
+            if (row_pos) {
+                const uint16_t *pk = row_pos + (long)(row_base + k) * a2;
+                for (int e = 0; e < a2; e++) moff[e] = e * ms + ((int)pk[e] - kc) * TBc;
+            } else {
+                for (int e = 0; e < a2; e++) moff[e] = e * ms + kk * TBc;
+            }
             // Prefetch (for writing) the output rows of the next out-channel: its plane is
             // far from this one and not yet in cache.
             if (k + 1 < k1 && !nt)

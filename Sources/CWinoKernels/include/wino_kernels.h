@@ -43,9 +43,9 @@ typedef struct {
 /// the sparse products of all alpha^2 positions into M = [a2][chunk][TBc] (the rest of
 /// `wk_wino_scratch_floats`), the output transform, bias, optional ReLU and the store into
 /// y[k][OH][OW]. Out-channel k's CSR row at position xi is stored row
-/// `row_stride * xi + row_base + row_pos[row_stride * xi + row_base + k]` (row_pos permutes
-/// the out-channels within each window of `g->KW`, so that rows of equal length follow each
-/// other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. Column
+/// `row_stride * xi + row_base + row_pos[(row_base + k) * a2 + xi]` (row_pos permutes the
+/// out-channels of each position within each window of `g->KW`, so that rows of equal length
+/// follow each other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. Column
 /// data by `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels
 /// c (C <= 256; the kernel scales them by TB, a power of two).
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,

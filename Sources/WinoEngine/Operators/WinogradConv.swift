@@ -43,7 +43,7 @@ final class WinogradConvLayer: Layer {
     let colData: [UInt8]
     let colKind: Int32
     /// Where the CSR row of (position xi, out-channel k) is stored: at row
-    /// xi * K + g * Kg + rowPos[xi * K + k] (g = k's group). Within each window of `geom.KW`
+    /// xi * K + g * Kg + rowPos[k * alpha^2 + xi] (g = k's group). Within each window of `geom.KW`
     /// out-channels, the rows of a position are stored shortest first (ties in out-channel
     /// order). Empty for dense weights (rows in out-channel order).
     let rowPos: [UInt16]
@@ -193,7 +193,7 @@ final class WinogradConvLayer: Layer {
             rowPos = []
             values = AlignedBuffer(weights)
         } else {
-            let (order, pos) = WinogradConvLayer.sortedRows(rowPtr: ptr, rows: a2 * params.outChannels, kg: kg, window: window)
+            let (order, pos) = WinogradConvLayer.sortedRows(rowPtr: ptr, rows: a2 * params.outChannels, k: params.outChannels, kg: kg, window: window)
             let width = colKind == 2 ? 1 : (colKind == 1 ? 2 : 4)
             var rp = [Int32](repeating: 0, count: ptr.count), sortedCols = [UInt8](), vals = [Float]()
             sortedCols.reserveCapacity(cols.count)
@@ -214,10 +214,10 @@ final class WinogradConvLayer: Layer {
     }
 
     /// The stored order of CSR rows (position xi, out-channel k at row xi * K + k) and the
-    /// stored position within its group of each row: within every window of `window`
+    /// stored position within its group of each row, at [k][xi]: within every window of `window`
     /// out-channels of a group (from a multiple of `window`), a position's rows by length,
     /// ties in out-channel order.
-    static func sortedRows(rowPtr: [Int32], rows: Int, kg: Int, window: Int) -> (order: [Int], pos: [UInt16]) {
+    static func sortedRows(rowPtr: [Int32], rows: Int, k: Int, kg: Int, window: Int) -> (order: [Int], pos: [UInt16]) {
         var order = [Int]()
         order.reserveCapacity(rows)
         var w0 = 0
@@ -231,7 +231,8 @@ final class WinogradConvLayer: Layer {
             w0 = w1
         }
         var pos = [UInt16](repeating: 0, count: rows)
-        for (i, r) in order.enumerated() { pos[r] = UInt16(i % kg) }
+        let a2 = rows / k
+        for (i, r) in order.enumerated() { pos[(r % k) * a2 + r / k] = UInt16(i % kg) }
         return (order, pos)
     }
 
