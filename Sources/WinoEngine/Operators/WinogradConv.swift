@@ -102,8 +102,13 @@ final class WinogradConvLayer: Layer {
     /// Out-channels per window within which rows are sorted by length, for a model run with
     /// `threads` threads: the out-channel chunks the threads split a group into at batch 1
     /// (`compute` rounds every split up to whole windows), at most one product chunk `kc`.
-    /// Measured (AlexNet conv5, batch 1, 1 thread, paired): sorting windows of 8, 16, 32, 64
-    /// and 128 out-channels made the layer 6%, 8.5%, 12%, 14% and 16% faster.
+    /// Measured (`make kernel-ab`, paired): with uniform 10% sparsity, sorting windows of 8, 16,
+    /// 32, 64 and 128 out-channels made AlexNet conv5 (batch 1, 1 thread) 6%, 8.5%, 12%, 14%
+    /// and 16% faster, and whole groups made AlexNet conv3 12% and VGG16 conv4_1 18% faster
+    /// (2 threads); with wino-bench's pattern (long rows at a few positions, near-empty rows
+    /// at the others) the target layers ran 7% faster to 2% slower (median 2.5% faster).
+    /// Rows of ~6 entries (VGG16 conv1_2/conv2_1) ran 2-5% slower sorted: hence the 8-entry
+    /// threshold in `init`.
     static func sortWindow(kg: Int, kc: Int, base1: Int, threads: Int) -> Int {
         var wanted = 1
         if base1 < 4 * threads {
