@@ -14,6 +14,8 @@
 //   sort=0   CSR rows in out-channel order (before stop 12); sort=1: each position's rows
 //            shortest first within windows of out-channels (WinogradConvLayer.sortWindow /
 //            sortedRows); default, as the engine: sorted where rows average >= 8 entries
+//   dpos=P   positions at least P% dense stored and multiplied dense (default 80, as the
+//            engine; 101: none)
 //   nt=0|1   plain or non-temporal output stores (default, as the engine: non-temporal for
 //            outputs of 8 MiB or more, where rows are whole cache lines)
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -96,6 +98,7 @@ static float *pattern;   // the pruned weights (built once)
 typedef struct {
     int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW;
     uint16_t *rk;
+    uint8_t *pd;
     wk_wino_geom g;
     int32_t *rp;
     void *cp;
@@ -140,7 +143,7 @@ static void items(int th) {
         held = key;
         block(c, key % c->blocks, &t0, &cnt);
         wk_wino_geom gb = block_geom(c, cnt);
-        wk_wino_block(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->cp, c->colKind, c->val, K, gg * Kg,
+        wk_wino_block(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->pd, c->cp, c->colKind, c->val, K, gg * Kg,
                       k0, k1, bias + gg * Kg, 1, y + ((long)u * K + gg * Kg) * H * H, c->sharedV ? S[key] : S[th],
                       S[th] + c->vF, fresh);
     }
@@ -263,6 +266,39 @@ static void build(config *c, const char *spec) {
                 e++;
             }
         c->rp[r + 1] = (int32_t)e;
+    }
+    // Positions at least dpos% dense (default 80, WinogradConvLayer.densePosition) hold all
+    // Cg entries of their rows and run the dense product.
+    c->pd = 0;
+    const int dpos = setting(spec, "dpos=", 80);
+    if (!dense) {
+        uint8_t *pd = calloc(a2, 1);
+        int any = 0;
+        for (int xi = 0; xi < a2; xi++) {
+            pd[xi] = (long)(c->rp[(xi + 1) * K] - c->rp[xi * K]) * 100 >= (long)dpos * K * Cg;
+            any |= pd[xi];
+        }
+        if (any) {
+            long full = e;
+            for (int xi = 0; xi < a2; xi++) if (pd[xi]) full += (long)K * Cg - (c->rp[(xi + 1) * K] - c->rp[xi * K]);
+            int32_t *rp2 = malloc(4 * (rows + 1));
+            uint16_t *c16 = malloc(2 * (full + 1));
+            uint8_t *c8 = malloc(full + 1);
+            float *v2 = aligned_alloc(64, 4 * full + 64);
+            long e2 = 0;
+            rp2[0] = 0;
+            for (long r = 0; r < rows; r++) {
+                if (pd[r / K]) {
+                    for (int ch = 0; ch < Cg; ch++) { c8[e2 + ch] = (uint8_t)ch; c16[e2 + ch] = (uint16_t)(ch * tb); v2[e2 + ch] = 0; }
+                    for (long q = c->rp[r]; q < c->rp[r + 1]; q++) v2[e2 + col8[q]] = c->val[q];
+                    e2 += Cg;
+                } else {
+                    for (long q = c->rp[r]; q < c->rp[r + 1]; q++, e2++) { c8[e2] = col8[q]; c16[e2] = col16[q]; v2[e2] = c->val[q]; }
+                }
+                rp2[r + 1] = (int32_t)e2;
+            }
+            c->rp = rp2; col8 = c8; col16 = c16; c->val = v2; c->pd = pd; e = e2;
+        }
     }
     c->rk = 0;
     if (sort) {   // each (position, group, window)'s rows shortest first, ties by out-channel

@@ -225,7 +225,8 @@ static void input_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 }
 
 static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                           const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
+                           const void *col_off, int col_kind,
                            const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
@@ -234,6 +235,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
     const float *at = wk_table(v, 1);
     float d[64], t[64], o[64];
     if (transform_input) input_portable(g, x, t0, tb, 0, g->C, V);
+    (void)pos_dense;   // dense positions keep their column data: the generic row loop runs them
     // Per chunk of out-channels: the products into M[xi][k - kc] (out-channel k's row at
     // position xi is stored at row row_pos[k][xi] of the group), then the output transform.
     const int KC = kchunk(g);
@@ -475,22 +477,23 @@ void store_part_avx2(float *p, __m256 v, int n) {
 #endif
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                   const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
+                   const void *col_off, int col_kind,
                    const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, tb, row_ptr, row_pos, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx512(g, x, t0, tb, row_ptr, row_pos, pos_dense, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     case 1:
-        block_avx2(g, x, t0, tb, row_ptr, row_pos, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx2(g, x, t0, tb, row_ptr, row_pos, pos_dense, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     default: break;
     }
 #endif
-    block_portable(g, x, t0, tb, row_ptr, row_pos, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+    block_portable(g, x, t0, tb, row_ptr, row_pos, pos_dense, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
 }
 
 void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {

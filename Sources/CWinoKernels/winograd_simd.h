@@ -495,6 +495,53 @@ DEFINE_OUTPUT(4, 6, 4)
 DEFINE_OUTPUT(5, 8, 4)
 #undef DEFINE_OUTPUT
 
+// Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
+// M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
+// tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts feed 12 FMAs).
+// Each element sums c in increasing order in one accumulator: the result depends only on the
+// row, not on how rows are grouped.
+INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wstride, const int R,
+                        const int NV, float *out, long ostride) {
+    VT acc[6][2];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = V_ZERO();
+    for (int c = 0; c < C; c++) {
+        const float *p = Vx + (long)c * TB;
+        VT x0 = V_LOAD(p), x1 = NV > 1 ? V_LOAD(p + VW) : x0;
+        for (int r = 0; r < R; r++) {
+            const VT wr = V_SET1(w[r * wstride + c]);
+            acc[r][0] = V_FMA(wr, x0, acc[r][0]);
+            if (NV > 1) acc[r][1] = V_FMA(wr, x1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * VW, acc[r][v]);
+}
+
+// One position's rows kk < kn, each all C entries in column order from w (row kk at w + kk * C).
+INL void FN(dense_position)(const float *Vx, int TB, int TBc, int C, const float *w, int kn, float *out) {
+    for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
+        const int two = TBc - v0 >= 2 * VW;
+        int kk = 0;
+        for (; kk + 6 <= kn; kk += 6) {
+            if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, out + (long)kk * TBc + v0, TBc);
+            else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, out + (long)kk * TBc + v0, TBc);
+        }
+        for (; kk < kn; kk++) {
+            if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, out + (long)kk * TBc + v0, TBc);
+            else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, out + (long)kk * TBc + v0, TBc);
+        }
+    }
+}
+
+ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int TB, int TBc, int C,
+                                    const int32_t *row_ptr, const float *values, long row_stride,
+                                    long row0, int kn, float *M) {
+    for (int xi = 0; xi < a2; xi++)   // rows of one position are consecutive
+        FN(dense_position)(V + xi * xistride, TB, TBc, C, values + row_ptr[row_stride * xi + row0], kn,
+                           M + (long)xi * ((long)kn * TBc + WK_PAD));
+}
+
 // out[0..NV*VW) = sum over CSR entries e..<e1 of w * Vx[col]; NV (1..8) vectors per row.
 // S interleaved partial sums (entry index mod S; S = 8 / NV for NV <= 2, 2 for NV 3-4,
 // else 1) keep about 8 FMA chains in flight; leftover entries go to the first set; the sets
@@ -530,7 +577,10 @@ DEFINE_OUTPUT(5, 8, 4)
     /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
     /* stays in cache while all kn out-channels use it.                                       */   \
     /* (M rows in stored order: the output transform finds out-channel k's through row_pos.) */ \
+    /* Positions with pos_dense[xi] set hold every entry of their rows (in column order):  */ \
+    /* the register-blocked dense product runs them.                                        */ \
     ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
+                                        int C, const uint8_t *pos_dense,                           \
                                         const int32_t *row_ptr, const IT *col_off,                 \
                                         const float *values, long row_stride, long row0, int kn,   \
                                         float *M) {                                                \
@@ -538,6 +588,10 @@ DEFINE_OUTPUT(5, 8, 4)
             const float *Vx = V + xi * xistride;                                                   \
             const int32_t *rp = row_ptr + row_stride * xi + row0;                                  \
             float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);                                 \
+            if (pos_dense && pos_dense[xi]) {                                                      \
+                FN(dense_position)(Vx, 1 << tbs, TBc, C, values + rp[0], kn, out);                 \
+                continue;                                                                          \
+            }                                                                                      \
             /* Literal NV so that each width is unrolled with its accumulators in registers. */    \
             switch (TBc / VW) {                                                                    \
             case 1: ROWS_NV(IDX, 1); break;                                                        \
@@ -560,54 +614,9 @@ DEFINE_ROW(8, uint8_t)
 #undef OFF_16
 #undef OFF_8
 
-// Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
-// M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
-// tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts feed 12 FMAs).
-// Each element sums c in increasing order in one accumulator: the result depends only on the
-// row, not on how rows are grouped.
-INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wstride, const int R,
-                        const int NV, float *out, long ostride) {
-    VT acc[6][2];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = V_ZERO();
-    for (int c = 0; c < C; c++) {
-        const float *p = Vx + (long)c * TB;
-        VT x0 = V_LOAD(p), x1 = NV > 1 ? V_LOAD(p + VW) : x0;
-        for (int r = 0; r < R; r++) {
-            const VT wr = V_SET1(w[r * wstride + c]);
-            acc[r][0] = V_FMA(wr, x0, acc[r][0]);
-            if (NV > 1) acc[r][1] = V_FMA(wr, x1, acc[r][1]);
-        }
-    }
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * VW, acc[r][v]);
-}
-
-ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int TB, int TBc, int C,
-                                    const int32_t *row_ptr, const float *values, long row_stride,
-                                    long row0, int kn, float *M) {
-    for (int xi = 0; xi < a2; xi++) {
-        const float *Vx = V + xi * xistride;
-        const int32_t *rp = row_ptr + row_stride * xi + row0;
-        const float *w = values + rp[0];           // rows of one position are consecutive
-        float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);
-        for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
-            const int two = TBc - v0 >= 2 * VW;
-            int kk = 0;
-            for (; kk + 6 <= kn; kk += 6) {
-                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, out + (long)kk * TBc + v0, TBc);
-                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, out + (long)kk * TBc + v0, TBc);
-            }
-            for (; kk < kn; kk++) {
-                if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, out + (long)kk * TBc + v0, TBc);
-                else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, out + (long)kk * TBc + v0, TBc);
-            }
-        }
-    }
-}
-
 ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
-                           const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                           const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
+                           const void *col_off, int col_kind,
                            const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
@@ -674,9 +683,9 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     for (int kc = k0; kc < k1; kc += KC) {
         const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
         if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else FN(products_32)(V, xistride, a2, TBc, tbs, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else FN(products_32)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         const long mstride = (long)kn * TBc + WK_PAD;
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;

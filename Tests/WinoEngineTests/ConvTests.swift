@@ -226,6 +226,43 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Positions at least 80% dense are stored with every entry and run the register-blocked
+    /// dense product, the others sparse, in one layer: against the reference (zeros stored in
+    /// the dense positions included), groups, row and raster blocks, 6-row steps with a
+    /// remainder (14 out-channels per group), sorted and unsorted rows; the same bits for any
+    /// thread count.
+    func testDensePositionsAmongSparseOnes() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (h, w, c, groups) in [(9, 70, 40, 2), (11, 11, 24, 1), (6, 6, 100, 2)] {
+                    var rng = SeededRNG(seed: UInt64(980 + i))
+                    let a = tile.alpha, k = 28, cg = c / groups
+                    // Positions 0 and a2 - 1 at 90% density (dense), position 1 at 70% (sparse),
+                    // the rest at 30%.
+                    var u = [Float]()
+                    for xi in 0..<(a * a) {
+                        let density = xi == 0 || xi == a * a - 1 ? 0.9 : (xi == 1 ? 0.7 : 0.3)
+                        u += rng.sparse(k * cg, density: density)
+                    }
+                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
+                    let pad = Int64(tile.r / 2)
+                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
+                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
+                             attributes: ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups))])],
+                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
+                                                   data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
+                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+                    XCTAssertTrue(explained.contains("2 of \(a * a) positions stored dense"), explained)
+                    try assertMatchesReferenceOnAnyThreads(g, batch: 3, seed: 6, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                                           threads: [2, 3, 5], "\(tile) \(h)x\(w) c \(c) isa \(isa)")
+                }
+            }
+        }
+    }
+
     /// Rows of 8 or more entries on average are stored shortest first within windows of
     /// out-channels (the split of a group at batch 1 for the model's thread count, or the
     /// product chunk), and the output transform finds each out-channel's products through the

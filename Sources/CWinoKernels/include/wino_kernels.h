@@ -45,11 +45,14 @@ typedef struct {
 /// y[k][OH][OW]. Out-channel k's CSR row at position xi is stored row
 /// `row_stride * xi + row_base + row_pos[(row_base + k) * a2 + xi]` (row_pos permutes the
 /// out-channels of each position within each window of `g->KW`, so that rows of equal length
-/// follow each other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. Column
+/// follow each other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. Where
+/// `pos_dense` (NULL: none) marks position xi, its rows hold all C entries in column order (zeros
+/// included) and run as a register-blocked dense product (row_pos must keep them in order). Column
 /// data by `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels
 /// c (C <= 256; the kernel scales them by TB, a power of two).
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
-                   const int32_t *row_ptr, const uint16_t *row_pos, const void *col_off, int col_kind,
+                   const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
+                   const void *col_off, int col_kind,
                    const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input);

@@ -47,6 +47,17 @@ final class WinogradConvLayer: Layer {
     /// out-channels, the rows of a position are stored shortest first (ties in out-channel
     /// order). Empty for dense weights (rows in out-channel order).
     let rowPos: [UInt16]
+    /// 1 for each position whose rows are stored with all Cg entries (see `densePosition`);
+    /// empty when none is.
+    let posDense: [UInt8]
+    /// Positions with at least this fraction of their entries nonzero are stored and multiplied
+    /// dense: the register-blocked product loads each V row once for 6 out-channels, where each
+    /// sparse entry loads its index, its weight and the V row, but it multiplies the zeros too.
+    /// Measured (`make kernel-ab`, paired, 2 threads, wino-bench's pruning pattern, whose
+    /// position (5, 5) keeps 84% of its entries, the others 0-36%): the 84% position dense made
+    /// AlexNet conv3-conv5 and VGG16 conv3_1-conv5_1 3-6% faster at batch 1 (AlexNet conv3 6%
+    /// at batch 8); the 36% positions dense as well made them 18-21% slower.
+    static let densePosition = 0.8
     let values: AlignedBuffer
     let nnz: Int
     let storedDense: Bool
@@ -145,13 +156,26 @@ final class WinogradConvLayer: Layer {
         var tb = 16
         for cand in [32, 64] where (!rowBlocks || tilesW > tb) && a2 * cg * cand * 4 <= WinogradConvLayer.vLimit { tb = cand }
         blocksPerRow = (tilesW + tb - 1) / tb
-        let ptr: [Int32], colIdx: [Int32], weights: [Float]
+        var ptr: [Int32], colIdx: [Int32], weights: [Float]
+        var densePositions = [UInt8]()
         switch weight.data {
         case .csr(let mtx):
             ptr = mtx.rowPtr
             colIdx = mtx.colIdx
             weights = mtx.values
             storedDense = false
+            nnz = weights.count
+            // Positions at least `densePosition` dense keep every entry (zeros included): the
+            // register-blocked dense product runs them (see `densePosition`).
+            let K = params.outChannels
+            let dense = (0..<a2).map { xi in
+                Double(ptr[(xi + 1) * K] - ptr[xi * K]) >= WinogradConvLayer.densePosition * Double(K * cg)
+            }
+            if dense.contains(true) {
+                densePositions = dense.map { $0 ? 1 : 0 }
+                (ptr, colIdx, weights) = WinogradConvLayer.expandRows(ptr: ptr, col: colIdx, val: weights, rows: a2 * K,
+                                                                    cols: cg, where: { dense[$0 / K] })
+            }
         case .dense(let v):
             // Rows of Cg entries in column order (zeros kept): the kernel's register-blocked
             // dense product reads them by row pointer alone.
@@ -159,10 +183,12 @@ final class WinogradConvLayer: Layer {
             colIdx = []
             weights = v
             storedDense = true
+            nnz = weights.count
         }
+        posDense = densePositions
         // Rows sorted by length (see `sortWindow`) where they hold at least 8 entries on average.
         let kg = params.outChannels / params.groups
-        let sortRows = !storedDense && kg <= Int(UInt16.max) && weights.count >= 8 * a2 * params.outChannels
+        let sortRows = !storedDense && kg <= Int(UInt16.max) && nnz >= 8 * a2 * params.outChannels
         let width1 = WinogradConvLayer.blockWidth(total: tiles, tb: tb)
         let blocks1 = rowBlocks ? (tiles / tilesW) * blocksPerRow : (tiles + width1 - 1) / width1
         let kc0 = WinogradConvLayer.productChunk(kg: kg, a2: a2, tb: tb)
@@ -214,8 +240,28 @@ final class WinogradConvLayer: Layer {
             rowPos = pos
             values = AlignedBuffer(vals)
         }
-        nnz = weights.count
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: params.outChannels)
+    }
+
+    /// CSR rows `rows` with the rows where `dense(row)` holds expanded to all `cols` entries in
+    /// column order (zeros included).
+    static func expandRows(ptr: [Int32], col: [Int32], val: [Float], rows: Int, cols: Int,
+                           where dense: (Int) -> Bool) -> ([Int32], [Int32], [Float]) {
+        var p = [Int32](repeating: 0, count: rows + 1), c = [Int32](), v = [Float]()
+        for r in 0..<rows {
+            let e0 = Int(ptr[r]), e1 = Int(ptr[r + 1])
+            if dense(r) {
+                var full = [Float](repeating: 0, count: cols)
+                for e in e0..<e1 { full[Int(col[e])] = val[e] }
+                c += (0..<Int32(cols))
+                v += full
+            } else {
+                c += col[e0..<e1]
+                v += val[e0..<e1]
+            }
+            p[r + 1] = Int32(v.count)
+        }
+        return (p, c, v)
     }
 
     /// The stored order of CSR rows (position xi, out-channel k at row xi * K + k) and the
@@ -249,7 +295,9 @@ final class WinogradConvLayer: Layer {
         let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
         let index = ["32-bit column offsets", "16-bit column offsets", "8-bit column indices"][Int(colKind)]
         let order = rowPos.isEmpty ? "" : ", rows sorted by length in windows of \(geom.KW) out-channels"
-        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index))\(order), products in chunks of up to \(geom.KC) out-channels, \(backend) kernel"
+        let densePos = posDense.filter { $0 != 0 }.count
+        let dense = densePos == 0 ? "" : ", \(densePos) of \(alpha * alpha) positions stored dense"
+        return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index))\(order)\(dense), products in chunks of up to \(geom.KC) out-channels, \(backend) kernel"
             + (note.map { " (\($0))" } ?? "")
     }
 
@@ -349,6 +397,7 @@ final class WinogradConvLayer: Layer {
         held.initialize(repeating: -1, count: ctx.threads)
         rowPtr.withUnsafeBufferPointer { rp in
           rowPos.withUnsafeBufferPointer { rpos in
+           posDense.withUnsafeBufferPointer { pdense in
             colData.withUnsafeBufferPointer { cd in
                 bias.withUnsafeBufferPointer { bp in
                     let rp = rp.baseAddress!, bp = bp.baseAddress!
@@ -356,6 +405,7 @@ final class WinogradConvLayer: Layer {
                     let cp = cd.baseAddress.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(rp)
                     let vals = values.pointer
                     let rowPos = self.rowPos.isEmpty ? nil : rpos.baseAddress
+                    let posDense = self.posDense.isEmpty ? nil : pdense.baseAddress
                     let relu: Int32 = p.relu ? 1 : 0
                     parallelFor(ctx.pool, items) { item, thread in
                         let key = item / kchunks, chunk = item % kchunks
@@ -366,12 +416,13 @@ final class WinogradConvLayer: Layer {
                         let (t0, count) = block(blk)
                         var gb = blockGeom(count)
                         wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
-                                      rp, rowPos, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
+                                      rp, rowPos, posDense, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
                                       bp + g * kg, relu, y + (n * K + g * kg) * oplane,
                                       sharedV ? scratch[key] : scratch[thread], scratch[thread] + vFloats, fresh)
                     }
                 }
             }
+           }
           }
         }
         }
