@@ -136,13 +136,22 @@ final class ConvTests: XCTestCase {
                                rng: inout SeededRNG) -> ModelGraph {
         let a = tile.alpha
         let u = rng.sparse(a * a * k * c, density: density)
-        let data: TensorData = density < 1 ? .csr(CSRMatrix(dense: u, rows: a * a * k, cols: c)) : .dense(u)
+        return winogradLayer(tile, h: h, w: w, c: c, k: k, weights: u, dense: density >= 1, relu: true, rng: &rng)
+    }
+
+    /// A stem and one Winograd conv (pads r / 2, `groups`, fused ReLU when `relu`) of the
+    /// Winograd-domain weights `u` ([alpha, alpha, k, c / groups]; CSR, or dense when `dense`).
+    private func winogradLayer(_ tile: WinogradVariant, h: Int, w: Int, c: Int, k: Int, groups: Int = 1,
+                               weights u: [Float], dense: Bool = false, relu: Bool, rng: inout SeededRNG) -> ModelGraph {
+        let a = tile.alpha, cg = c / groups
+        let data: TensorData = dense ? .dense(u) : .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))
         let (nodes, tensors, name) = stem(channels: c, rng: &rng)
         let pad = Int64(tile.r / 2)
+        var attributes: [String: AttributeValue] = ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups))]
+        if relu { attributes["relu"] = .int(1) }
         return makeGraph(input: [1, h, w], nodes: nodes + [
-            Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
-                 attributes: ["pads": .ints([pad, pad, pad, pad]), "relu": .int(1)])],
-            tensors: tensors + [Tensor(name: "w", shape: [a, a, k, c], winograd: tile, data: data),
+            Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"], attributes: attributes)],
+            tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile, data: data),
                                 Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
     }
 
@@ -246,14 +255,7 @@ final class ConvTests: XCTestCase {
                         let density = xi == 0 || xi == a * a - 1 ? 0.9 : (xi == 1 ? 0.7 : 0.3)
                         u += rng.sparse(k * cg, density: density)
                     }
-                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
-                    let pad = Int64(tile.r / 2)
-                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
-                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
-                             attributes: ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups))])],
-                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
-                                                   data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
-                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let g = winogradLayer(tile, h: h, w: w, c: c, k: k, groups: groups, weights: u, relu: false, rng: &rng)
                     let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
                     XCTAssertTrue(explained.contains("2 of \(a * a) positions stored dense"), explained)
                     try assertMatchesReferenceOnAnyThreads(g, batch: 3, seed: 6, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,
@@ -284,14 +286,7 @@ final class ConvTests: XCTestCase {
                         let density = row % 13 == 0 ? 0 : Double(row % 7 + 1) / 10
                         for (j, v) in rng.sparse(cg, density: density).enumerated() { u[row * cg + j] = v }
                     }
-                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
-                    let pad = Int64(tile.r / 2)
-                    let g = makeGraph(input: [1, h, w], nodes: nodes + [
-                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
-                             attributes: ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups))])],
-                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
-                                                   data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
-                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let g = winogradLayer(tile, h: h, w: w, c: c, k: k, groups: groups, weights: u, relu: false, rng: &rng)
                     let label = "\(tile) \(h)x\(w) groups \(groups) isa \(isa)"
                     let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
                     XCTAssertTrue(explained.contains("rows sorted by length in windows of "), explained)
@@ -328,14 +323,7 @@ final class ConvTests: XCTestCase {
                     var rng = SeededRNG(seed: UInt64(500 + i))
                     let a = tile.alpha, cg = c / groups
                     let u = rng.sparse(a * a * k * cg, density: 0.4)
-                    let (nodes, tensors, name) = stem(channels: c, rng: &rng)
-                    let pad = Int64(tile.r / 2)
-                    let g = makeGraph(input: [1, hw, hw], nodes: nodes + [
-                        Node(name: "conv", op: .winogradConv, inputs: [name], output: "y", weights: ["w", "b"],
-                             attributes: ["pads": .ints([pad, pad, pad, pad]), "group": .int(Int64(groups)), "relu": .int(c > 4096 ? 0 : 1)])],
-                        tensors: tensors + [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
-                                                   data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
-                                            Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+                    let g = winogradLayer(tile, h: hw, w: hw, c: c, k: k, groups: groups, weights: u, relu: c <= 4096, rng: &rng)
                     let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
                     let width = cg > 4096 ? "32-bit column offsets" : (cg > 256 ? "16-bit column offsets" : "8-bit column indices")
                     XCTAssertTrue(explained.contains(width), explained)
