@@ -121,16 +121,23 @@ final class WinogradConvLayer: Layer {
     /// Rows of ~6 entries (VGG16 conv1_2/conv2_1) ran 2-5% slower sorted: hence the 8-entry
     /// threshold in `init`.
     static func sortWindow(kg: Int, kc: Int, base1: Int, threads: Int) -> Int {
-        var wanted = 1
-        if base1 < 4 * threads {
-            var a = base1, b = threads
-            while b != 0 { (a, b) = (b, a % b) }
-            wanted = min(max(1, kg / 8), threads / a)
-        }
+        let wanted = outChannelSplit(kg: kg, base: base1, threads: threads)
         var w = min(kc, (kg + wanted - 1) / wanted)
         let cap = Int(wk_kchunk_cap())
         if cap > 0 { w = min(w, cap) }
         return max(1, w)
+    }
+
+    /// Into how many chunks the threads split a group's kg out-channels when a call has `base`
+    /// (image, group, block) keys: only as far as equal shares need, since every chunk re-reads
+    /// all alpha^2 V slabs of its block (see `productChunk`). With many keys (at least 4 per
+    /// thread) or a multiple of the thread count, none; else threads / gcd(base, threads), so
+    /// that the items divide evenly, with chunks of at least 8 out-channels.
+    static func outChannelSplit(kg: Int, base: Int, threads: Int) -> Int {
+        guard base < 4 * threads else { return 1 }
+        var a = base, b = threads
+        while b != 0 { (a, b) = (b, a % b) }
+        return min(max(1, kg / 8), threads / a)
     }
 
     init(node: Node, params: ConvParams, input: [Int], weight: Tensor, bias: Tensor?, threads: Int = 1, note: String? = nil) {
@@ -355,18 +362,10 @@ final class WinogradConvLayer: Layer {
             if count < TB { gb.TBc = Int32((count + vw - 1) / vw * vw) }
             return gb
         }
-        // Split out-channels only as far as the threads need it to get equal shares: every
-        // chunk re-reads all alpha^2 V slabs of its block (see `productChunk`). With many
-        // blocks (at least 4 per thread) or a multiple of the thread count, none; else into
-        // threads / gcd(blocks, threads) chunks, so that the items divide evenly.
+        // Out-channels split only as far as the threads need it (`outChannelSplit`), in whole
+        // windows of sorted rows (`sortWindow`).
         let base = units * G * blocks
-        var wanted = 1
-        if base < 4 * ctx.threads {
-            var a = base, b = ctx.threads
-            while b != 0 { (a, b) = (b, a % b) }
-            wanted = min(max(1, kg / 8), ctx.threads / a)
-        }
-        // (Whole windows of sorted rows: see `sortWindow`.)
+        let wanted = WinogradConvLayer.outChannelSplit(kg: kg, base: base, threads: ctx.threads)
         let window = Int(geom.KW)
         let perChunk = ((kg + wanted - 1) / wanted + window - 1) / window * window
         let kchunks = (kg + perChunk - 1) / perChunk
