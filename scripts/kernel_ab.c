@@ -18,6 +18,10 @@
 //            engine; 101: none)
 //   nt=0|1   plain or non-temporal output stores (default, as the engine: non-temporal for
 //            outputs of 8 MiB or more, where rows are whole cache lines)
+//   xoff=N   the input starts N floats after a 64-byte boundary (a Swift array's elements
+//            start 32 bytes into its 16-byte aligned heap object)
+//   scan=1   each call starts with the engine's non-finite input check (Model.run), split
+//            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
 // float per cache line), as the next layer would read it.
 // The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights, the
@@ -96,7 +100,7 @@ static float *pruned_winograd(int a, int r) {
 }
 static float *pattern;   // the pruned weights (built once)
 typedef struct {
-    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW;
+    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff;
     uint16_t *rk;
     uint8_t *pd;
     wk_wino_geom g;
@@ -130,7 +134,7 @@ static void shared_input(int th) {
         int key = it / nth, part = it % nth, u = key / (G * c->blocks), gg = (key / c->blocks) % G, t0, cnt;
         block(c, key % c->blocks, &t0, &cnt);
         wk_wino_geom gb = block_geom(c, cnt);
-        wk_wino_input(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, Cg * part / nth, Cg * (part + 1) / nth, S[key]);
+        wk_wino_input(&gb, x + c->xoff + ((long)u * C + gg * Cg) * H * H, t0, cnt, Cg * part / nth, Cg * (part + 1) / nth, S[key]);
     }
 }
 static void items(int th) {
@@ -143,10 +147,20 @@ static void items(int th) {
         held = key;
         block(c, key % c->blocks, &t0, &cnt);
         wk_wino_geom gb = block_geom(c, cnt);
-        wk_wino_block(&gb, x + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->pd, c->cp, c->colKind, c->val, K, gg * Kg,
+        wk_wino_block(&gb, x + c->xoff + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->pd, c->cp, c->colKind, c->val, K, gg * Kg,
                       k0, k1, bias + gg * Kg, 1, y + ((long)u * K + gg * Kg) * H * H, c->sharedV ? S[key] : S[th],
                       S[th] + c->vF, fresh);
     }
+}
+// The engine's non-finite input check (Model.run): each thread takes the maximum of the
+// exponent bits of its share of the input.
+static uint32_t scanned[64];
+static void scan_input(int th) {
+    const uint32_t *b = (const uint32_t *)x;
+    const long n = xImage * N, lo = n * th / nth, hi = n * (th + 1) / nth;
+    uint32_t e = 0;
+    for (long i = lo; i < hi; i++) e = e > (b[i] & 0x7f800000u) ? e : (b[i] & 0x7f800000u);
+    scanned[th] = e;
 }
 // Spinning workers (like the engine's pool while it is busy).
 static atomic_int gen, done;
@@ -156,7 +170,7 @@ static void *worker(void *arg) {
     for (;;) {
         while (atomic_load(&gen) == seen) __builtin_ia32_pause();
         seen = atomic_load(&gen);
-        if (phase == 0) shared_input(th); else items(th);
+        if (phase == 0) shared_input(th); else if (phase == 2) scan_input(th); else items(th);
         atomic_fetch_add(&done, 1);
     }
     return 0;
@@ -165,7 +179,7 @@ static void run_all(int ph) {
     phase = ph;
     atomic_store(&done, 0);
     atomic_fetch_add(&gen, 1);
-    if (ph == 0) shared_input(0); else items(0);
+    if (ph == 0) shared_input(0); else if (ph == 2) scan_input(0); else items(0);
     atomic_fetch_add(&done, 1);
     while (atomic_load(&done) < nth) __builtin_ia32_pause();
 }
@@ -178,6 +192,8 @@ static int setting(const char *s, const char *key, int fallback) {
 static void build(config *c, const char *spec) {
     const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 1024) << 10;
     const int kc = setting(spec, "kc=", 0), split = setting(spec, "split=", 1);
+    c->scan = setting(spec, "scan=", 0);
+    c->xoff = setting(spec, "xoff=", 0);
     const int cands[2] = {32, 64};
     c->rowBlocks = tilesW >= 8;
     int tb = 16;
@@ -375,6 +391,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 2 * reps + 4; r++) {     // two warm-up calls of each first
         cur = &cf[r & 1];
         const double t0 = now();
+        if (cur->scan) run_all(2);
         if (cur->sharedV) run_all(0);
         run_all(1);
         if (readback) {

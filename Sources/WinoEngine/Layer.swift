@@ -34,6 +34,9 @@ struct RunContext {
     var scratch: [UnsafeMutablePointer<Float>]
     /// Scratch shared by all threads of a layer.
     var shared: UnsafeMutablePointer<Float>
+    /// Set only for a model's first layer when that layer checks the model's input for
+    /// non-finite values itself (`Layer.checksOwnInput`): where its threads report them.
+    var inputCheck: InputCheckFlags? = nil
 }
 
 /// Scratch a layer needs for a batch, in floats.
@@ -54,10 +57,15 @@ protocol Layer: AnyObject, Sendable {
     func run(_ io: LayerIO, _ ctx: RunContext)
     /// A one-line description of how the layer runs (for `--explain`-style output).
     var explanation: String { get }
+    /// Whether `run`, given `RunContext.inputCheck`, reads every value of its first input with
+    /// the check for non-finite values (just before its own use of them, while they are in
+    /// cache), so that the model need not scan its input in a separate pass.
+    var checksOwnInput: Bool { get }
 }
 
 extension Layer {
     func scratch(batch: Int) -> ScratchNeed { ScratchNeed() }
+    var checksOwnInput: Bool { false }
 }
 
 /// A weight matrix held in stable, aligned memory: dense row-major or CSR.

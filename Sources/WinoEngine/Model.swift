@@ -90,6 +90,7 @@ public final class Model: @unchecked Sendable {
         self.options = options
         plan = try Plan(graph: graph, shapes: shapes, planner: options.planner, threads: options.threads)
         perSampleBytes = plan.workspaceBytesPerSample(threads: options.threads)
+        firstLayerChecksInput = plan.steps.first.map { [plan] in $0.inputs == [plan.inputSlot] && $0.layer.checksOwnInput } ?? false
         guard perSampleBytes <= options.maxWorkspaceBytes else {
             throw EngineError("model '\(graph.metadata.name)' needs \(perSampleBytes >> 20) MiB of activations and scratch per sample, over the limit of \(options.maxWorkspaceBytes >> 20) MiB (Options.maxWorkspaceBytes)")
         }
@@ -181,32 +182,42 @@ public final class Model: @unchecked Sendable {
     /// Inputs of at least this many values are checked for non-finite values by all threads.
     static let parallelScanMinimum = 1 << 18
 
+    /// Whether the model's first layer checks the input for non-finite values as it reads it
+    /// (a stride-1 Winograd convolution whose blocks are segments of tile rows), instead of a
+    /// separate pass over the input before the first layer. Either way `predict` throws for an
+    /// input holding NaN or an infinity, naming the first such value. (The separate pass read a
+    /// batch of 8 VGG16 conv2_1 inputs, 25 MB, from memory: 1-3% of the layer's time in paired
+    /// wino-bench runs, 2 threads; the layer reads each value just before it transforms it.)
+    public let firstLayerChecksInput: Bool
+
+    /// Throws the error naming the first non-finite value of `input` (which has one).
+    private func rejectNonFinite(_ input: UnsafeBufferPointer<Float>) throws {
+        let i = input.firstIndex { !$0.isFinite } ?? 0
+        throw EngineError("input value \(i) is \(input[i])")
+    }
+
     private func run(_ input: UnsafeBufferPointer<Float>, batch: Int, into output: UnsafeMutableBufferPointer<Float>,
                      timings: UnsafeMutablePointer<[LayerTiming]>?) throws {
-        // Non-finite inputs (exponent bits all ones): one vectorisable integer max pass, split
-        // over the pool's threads when the input is large (a VGG16 conv2_1 input of 3.2 MB took
-        // 4.5% of the layer's single-threaded time, all of it on one thread).
-        var exponent: UInt32 = 0
-        input.withMemoryRebound(to: UInt32.self) { bits in
-            let parts = pool != nil && bits.count >= Model.parallelScanMinimum ? pool!.threadCount : 1
+        // Non-finite inputs (exponent bits all ones): checked by the first layer as it reads
+        // them (`firstLayerChecksInput`), else by one pass here, split over the pool's threads
+        // when the input is large (a VGG16 conv2_1 input of 3.2 MB took 4.5% of the layer's
+        // single-threaded time, all of it on one thread).
+        if !firstLayerChecksInput {
+            let parts = pool != nil && input.count >= Model.parallelScanMinimum ? pool!.threadCount : 1
+            var found = false
             if parts == 1 {
-                for b in bits { exponent = max(exponent, b & 0x7f80_0000) }
-                return
-            }
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: parts) { maxima in
-                let m = maxima.baseAddress!
-                parallelFor(pool, parts) { part, _ in
-                    var e: UInt32 = 0
-                    for b in UnsafeBufferPointer(rebasing: bits[bits.count * part / parts ..< bits.count * (part + 1) / parts]) {
-                        e = max(e, b & 0x7f80_0000)
+                found = anyNonFinite(input.baseAddress!, count: input.count)
+            } else {
+                withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { flags in
+                    let f = flags.baseAddress!
+                    parallelFor(pool, parts) { part, _ in
+                        let lo = input.count * part / parts, hi = input.count * (part + 1) / parts
+                        f[part] = anyNonFinite(input.baseAddress! + lo, count: hi - lo)
                     }
-                    m[part] = e
+                    found = flags.contains(true)
                 }
-                for part in 0..<parts { exponent = max(exponent, m[part]) }
             }
-        }
-        if exponent == 0x7f80_0000, let i = input.firstIndex(where: { !$0.isFinite }) {
-            throw EngineError("input value \(i) is \(input[i])")
+            if found { try rejectNonFinite(input) }
         }
         let ws = takeWorkspace(batch: batch)
         defer { returnWorkspace(ws) }
@@ -218,9 +229,14 @@ public final class Model: @unchecked Sendable {
             table[plan.inputSlot] = ws.slots[plan.inputSlot].pointer
             table[plan.outputSlot] = ws.slots[plan.outputSlot].pointer
         }
-        let ctx = RunContext(pool: pool, threads: ws.scratchPointers.count, scratch: ws.scratchPointers,
+        var ctx = RunContext(pool: pool, threads: ws.scratchPointers.count, scratch: ws.scratchPointers,
                              shared: ws.shared.pointer)
-        for step in plan.steps {
+        for (i, step) in plan.steps.enumerated() {
+            let checking = i == 0 && firstLayerChecksInput
+            if checking {
+                ws.inputCheck.reset()
+                ctx.inputCheck = ws.inputCheck
+            }
             let io = LayerIO(inputs: InputList(slots: table, indices: step.inputs), output: table[step.output], batch: batch)
             if let t = timings {
                 let t0 = monotonicSeconds()
@@ -228,6 +244,11 @@ public final class Model: @unchecked Sendable {
                 t.pointee.append(LayerTiming(name: step.layer.name, op: step.layer.op, seconds: monotonicSeconds() - t0))
             } else {
                 step.layer.run(io, ctx)
+            }
+            if checking {
+                ctx.inputCheck = nil
+                // The layer ran on the bad values (harmlessly); nothing after it does.
+                if ws.inputCheck.found { try rejectNonFinite(input) }
             }
         }
         if plan.outputSlot == plan.inputSlot {

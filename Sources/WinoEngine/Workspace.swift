@@ -29,12 +29,21 @@ final class Workspace {
         slotTable = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: max(1, slots.count))
         for (i, b) in slots.enumerated() { (slotTable + i).initialize(to: b.pointer) }
         scratchPointers = perThread.map { $0.pointer }
+        checkFlags = UnsafeMutablePointer<UInt32>.allocate(capacity: 16 * max(1, threads))
+        checkFlags.initialize(repeating: 0, count: 16 * max(1, threads))
+        inputCheck = InputCheckFlags(flags: checkFlags, threads: max(1, threads))
     }
 
     /// Pointer of each slot; a request points the input and output slots at its own buffers.
     let slotTable: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// Per-thread scratch pointers.
     let scratchPointers: [UnsafeMutablePointer<Float>]
+    private let checkFlags: UnsafeMutablePointer<UInt32>
+    /// Flags for a first layer that checks the input itself (`Layer.checksOwnInput`).
+    let inputCheck: InputCheckFlags
 
-    deinit { slotTable.deallocate() }
+    deinit {
+        slotTable.deallocate()
+        checkFlags.deallocate()
+    }
 }

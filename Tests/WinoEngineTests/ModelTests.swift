@@ -1,5 +1,6 @@
 // Whole-model behaviour: fusion, determinism across thread counts, concurrent
 // predictions, input validation, a small AlexNet-like network vs the reference.
+import CWinoKernels
 import Foundation
 import WinoEngine
 import WinoFormat
@@ -148,5 +149,68 @@ final class ResourceLimitTests: XCTestCase {
         XCTAssertThrowsError(try m.predict([Float](repeating: 0, count: 3 * 27 * 25 * 4096), batch: 4096)) { error in
             XCTAssertTrue("\(error)".contains("batch 4096"), "\(error)")
         }
+    }
+}
+
+/// The input check done by a first layer as it reads its input (`Model.firstLayerChecksInput`):
+/// a non-finite value anywhere in the input is found, the error names it, and valid inputs
+/// run as before.
+final class FirstLayerInputCheckTests: XCTestCase {
+    /// A model whose first node is a Winograd conv of the input (`pad` on every side, `groups`).
+    private func firstConv(_ tile: WinogradVariant, c: Int, k: Int, h: Int, w: Int, pad: Int, groups: Int = 1) -> ModelGraph {
+        var rng = SeededRNG(seed: UInt64(c * 31 + w))
+        let a = tile.alpha, cg = c / groups
+        let u = rng.sparse(a * a * k * cg, density: 0.5)
+        let p = Int64(pad)
+        let conv = Node(name: "conv", op: .winogradConv, inputs: ["x"], output: "y", weights: ["w", "b"],
+                        attributes: ["pads": .ints([p, p, p, p]), "group": .int(Int64(groups))])
+        return ModelGraph(metadata: ModelMetadata(name: "first conv", inputShape: [c, h, w], channelOrder: .tensor),
+                          input: "x", output: "y", nodes: [conv],
+                          tensors: [Tensor(name: "w", shape: [a, a, k, cg], winograd: tile,
+                                           data: .csr(CSRMatrix(dense: u, rows: a * a * k, cols: cg))),
+                                    Tensor(name: "b", shape: [k], data: .dense(rng.floats(k)))])
+    }
+
+    /// Every input position of every sample, one at a time (NaN or an infinity), is reported by
+    /// index; the layers cover tile rows split into several blocks (F(2x2) on a 150-wide plane),
+    /// paddings 0-2, groups, a batch of 2 and thread counts that share a block's transform.
+    func testEveryInputPositionIsChecked() throws {
+        guard wk_vector_width() > 1 else { throw XCTSkip("row blocks need a SIMD kernel") }
+        let cases: [(WinogradVariant, c: Int, h: Int, w: Int, pad: Int, groups: Int)] = [
+            (.f2x2_3x3, 1, 5, 150, 1, 1), (.f2x2_3x3, 2, 4, 140, 2, 2), (.f4x4_3x3, 2, 9, 70, 0, 1),
+            (.f4x4_3x3, 1, 6, 69, 1, 1), (.f4x4_5x5, 2, 6, 66, 2, 2)]
+        for (tile, c, h, w, pad, groups) in cases {
+            let g = firstConv(tile, c: c, k: 4, h: h, w: w, pad: pad, groups: groups)
+            for (threads, batch) in [(1, 2), (3, 1), (2, 2)] {
+                let model = try Model(graph: g, options: .init(threads: threads))
+                XCTAssertTrue(model.firstLayerChecksInput, "\(tile) \(w)")
+                var x = [Float](repeating: 0.25, count: batch * c * h * w)
+                let clean = try model.predict(x, batch: batch)
+                for i in x.indices {
+                    x[i] = i % 3 == 0 ? .nan : (i % 3 == 1 ? .infinity : -.infinity)
+                    XCTAssertThrowsError(try model.predict(x, batch: batch), "\(tile) \(w) value \(i)") {
+                        XCTAssertTrue("\($0)".hasPrefix("input value \(i) is "), "\($0)")
+                    }
+                    x[i] = 0.25
+                }
+                XCTAssertEqual(try model.predict(x, batch: batch), clean)
+            }
+        }
+    }
+
+    /// The first index is named when there are several; models whose first layer does not check
+    /// its input (raster blocks: narrow planes) still reject it, by the separate pass.
+    func testSeveralBadValuesAndModelsThatScanFirst() throws {
+        guard wk_vector_width() > 1 else { throw XCTSkip("row blocks need a SIMD kernel") }
+        let model = try Model(graph: firstConv(.f4x4_3x3, c: 2, k: 3, h: 9, w: 70, pad: 1), options: .init(threads: 2))
+        XCTAssertTrue(model.firstLayerChecksInput)
+        var x = [Float](repeating: 0.5, count: 2 * 9 * 70)
+        x[1000] = .nan; x[77] = .infinity; x[5] = .nan
+        XCTAssertThrowsError(try model.predict(x)) { XCTAssertEqual("\($0)", "input value 5 is nan") }
+        let narrow = try Model(graph: firstConv(.f4x4_3x3, c: 2, k: 3, h: 9, w: 9, pad: 1), options: .init(threads: 2))
+        XCTAssertFalse(narrow.firstLayerChecksInput)
+        var y = [Float](repeating: 0.5, count: 2 * 9 * 9)
+        y[100] = -.infinity
+        XCTAssertThrowsError(try narrow.predict(y)) { XCTAssertEqual("\($0)", "input value 100 is -inf") }
     }
 }

@@ -326,6 +326,42 @@ final class WinogradConvLayer: Layer {
         compute(x: io.inputs[0], y: io.output, batch: io.batch, ctx)
     }
 
+    /// Row blocks check the input they own (`checkedRegion`) just before transforming it.
+    var checksOwnInput: Bool { rowBlocks }
+
+    /// The part of the input plane that row block `blk` checks for non-finite values
+    /// (`RunContext.inputCheck`): block (tile row ty, segment bx) owns the input rows from
+    /// ty * m - padTop up to the next tile row's first, and the columns likewise, clipped to the
+    /// plane, the first block of a row or column from 0 and the last up to the plane's edge. The
+    /// regions of all blocks partition the plane; each lies inside what its block reads.
+    func checkedRegion(_ blk: Int) -> (rows: Range<Int>, cols: Range<Int>) {
+        let m = variant.m, tilesW = Int(geom.tilesW), tilesH = Int(geom.T) / tilesW, TB = Int(geom.TB)
+        let perRow = blocksPerRow, ty = blk / perRow, bx = blk % perRow
+        func cut(_ i: Int, _ n: Int, _ step: Int, _ pad: Int, _ size: Int) -> Int {
+            i == 0 ? 0 : (i >= n ? size : min(max(i * step - pad, 0), size))
+        }
+        let padT = Int(geom.padT), padL = Int(geom.padL)
+        return (cut(ty, tilesH, m, padT, h) ..< cut(ty + 1, tilesH, m, padT, h),
+                cut(bx, perRow, TB * m, padL, w) ..< cut(bx + 1, perRow, TB * m, padL, w))
+    }
+
+    /// Whether channels `channels` of `checkedRegion(blk)` of the plane set at `x` (planes
+    /// h * w floats apart) hold a non-finite value.
+    func checkRegion(_ x: UnsafePointer<Float>, block blk: Int, channels: Range<Int>) -> Bool {
+        let (rows, cols) = checkedRegion(blk)
+        guard !rows.isEmpty && !cols.isEmpty else { return false }
+        let plane = h * w
+        for ch in channels {
+            let p = x + ch * plane
+            if cols.count == w {
+                if anyNonFinite(p + rows.lowerBound * w, count: rows.count * w) { return true }
+            } else {
+                for r in rows where anyNonFinite(p + r * w + cols.lowerBound, count: cols.count) { return true }
+            }
+        }
+        return false
+    }
+
     /// The convolution of `batch` images x ([batch, C, H, W]) into y ([batch, K, OH, OW]),
     /// with the per-thread scratch of `ctx` (its shared scratch is left alone).
     func compute(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, batch: Int, _ ctx: RunContext) {
@@ -379,13 +415,20 @@ final class WinogradConvLayer: Layer {
         // together (channel ranges) into the V area of thread b's scratch (block b), then all
         // read it; each thread's products go to its own M area.
         let sharedV = ctx.threads > 1 && base < ctx.threads
+        // The model's input check (`checksOwnInput`): each block's owned input, just before the
+        // block's input transform reads it.
+        let check = rowBlocks ? ctx.inputCheck : nil
         if sharedV {
             let parts = ctx.threads
-            parallelFor(ctx.pool, base * parts) { item, _ in
+            parallelFor(ctx.pool, base * parts) { item, thread in
                 let key = item / parts, part = item % parts
                 let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
                 let (t0, count) = block(blk)
                 var gb = blockGeom(count)
+                if let check, self.checkRegion(x + (n * c + g * cg) * plane, block: blk,
+                                               channels: cg * part / parts ..< cg * (part + 1) / parts) {
+                    check.mark(thread)
+                }
                 wk_wino_input(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
                               Int32(cg * part / parts), Int32(cg * (part + 1) / parts), scratch[key])
             }
@@ -414,6 +457,9 @@ final class WinogradConvLayer: Layer {
                         held[thread] = key
                         let (t0, count) = block(blk)
                         var gb = blockGeom(count)
+                        if fresh == 1, let check, self.checkRegion(x + (n * c + g * cg) * plane, block: blk, channels: 0 ..< cg) {
+                            check.mark(thread)
+                        }
                         wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
                                       rp, rowPos, posDense, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
                                       bp + g * kg, relu, y + (n * K + g * kg) * oplane,
