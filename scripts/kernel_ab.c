@@ -20,6 +20,7 @@
 //            outputs of 8 MiB or more, where rows are whole cache lines)
 //   xoff=N   the input starts N floats after a 64-byte boundary (a Swift array's elements
 //            start 32 bytes into its 16-byte aligned heap object)
+//   skip=0   empty rows not marked in row_pos (before stop 13: their products computed)
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -345,6 +346,19 @@ static void build(config *c, const char *spec) {
         }
         free(ord);
         c->rp = rp2; col8 = c8; col16 = c16; c->val = v2; c->rk = rk;
+    }
+    // Empty rows marked WK_EMPTY_ROW in row_pos (WinogradConvLayer.emptyRows): no product for
+    // them. skip=0: not marked (before stop 13).
+    if (!dense && setting(spec, "skip=", 1)) {
+        uint16_t *rk = c->rk;
+        if (!rk) { rk = malloc(2 * rows); for (long r = 0; r < rows; r++) rk[(r % K) * a2 + r / K] = (uint16_t)((r % K) % Kg); }
+        long empty = 0;
+        for (int k = 0; k < K; k++)
+            for (int xi = 0; xi < a2; xi++) {
+                const long row = (long)xi * K + (k / Kg) * Kg + rk[k * a2 + xi];
+                if (c->rp[row] == c->rp[row + 1]) { rk[k * a2 + xi] = WK_EMPTY_ROW; empty++; }
+            }
+        if (empty || c->rk) c->rk = rk; else free(rk);
     }
     c->colKind = Cg <= 256 ? 2 : 1;
     c->cp = c->colKind == 2 ? (void *)col8 : (void *)col16;

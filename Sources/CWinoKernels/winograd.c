@@ -244,10 +244,12 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
         for (int xi = 0; xi < a2; xi++)
             for (int k = kc; k < kc + kn; k++) {
                 const long first = (long)row_stride * xi + row_base;
-                const long row = first + (row_pos ? row_pos[(long)(row_base + k) * a2 + xi] : k);
+                const int pos = row_pos ? row_pos[(long)(row_base + k) * a2 + xi] : k;
                 const float *Vx = V + xi * xistride;
                 float *Mx = M + ((long)xi * kn + (k - kc)) * TB;
                 for (int l = 0; l < tb; l++) Mx[l] = 0;
+                if (pos == WK_EMPTY_ROW) continue;
+                const long row = first + pos;
                 for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
                     // Dense weights carry no column data: row entries are the channels in order.
                     const long off = g->dense ? (long)(e - row_ptr[row]) * TB : col_at(col_off, col_kind, e, TB);

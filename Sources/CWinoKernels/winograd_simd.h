@@ -567,7 +567,8 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
 // are added in a fixed tree order, so the result depends only on the row (and NV). Rows of
 // fewer than S entries sum in one set.
 #define ROWS_NV(IDX, NV)                                                                           \
-    for (int kk = 0; kk < kn; kk++, out += TBc) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out)
+    for (int kk = 0; kk < kn; kk++, out += TBc)                                                    \
+        if (!skip || rp[kk] < rp[kk + 1]) FN(row_product_##IDX)(Vx, rp[kk], rp[kk + 1], col_off, tbs, values, NV, out)
 /* OFF(i): offset c * TB of entry i (tbs = log2 TB, used by the 8-bit channel indices). */
 #define OFF_32(i) (col_off[i])
 #define OFF_16(i) (col_off[i])
@@ -608,12 +609,13 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
         for (int v = 0; v < NV; v++) V_STORE(out + v * VW, acc[v]);                                \
     }                                                                                              \
     /* M[xi][kk][0..TBc) for kk < kn: position-major, so that each V[xi] slab (C * TB floats) */   \
-    /* stays in cache while all kn out-channels use it.                                       */   \
+    /* stays in cache while all kn out-channels use it. With skip, empty rows store nothing   */   \
+    /* (row_pos marks them: the output transform reads a zero row for them instead).         */   \
     /* (M rows in stored order: the output transform finds out-channel k's through row_pos.) */ \
     /* Positions with pos_dense[xi] set hold every entry of their rows (in column order):  */ \
     /* the register-blocked dense product runs them.                                        */ \
     ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
-                                        int C, const uint8_t *pos_dense,                           \
+                                        int C, const uint8_t *pos_dense, int skip,                 \
                                         const int32_t *row_ptr, const IT *col_off,                 \
                                         const float *values, long row_stride, long row0, int kn,   \
                                         float *M) {                                                \
@@ -625,6 +627,7 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
                 FN(dense_position)(Vx, 1 << tbs, TBc, C, values + rp[0], kn, out);                 \
                 continue;                                                                          \
             }                                                                                      \
+            if (skip && rp[0] == rp[kn]) continue;   /* no entries in this chunk: nothing to store */ \
             /* Literal NV so that each width is unrolled with its accumulators in registers. */    \
             switch (TBc / VW) {                                                                    \
             case 1: ROWS_NV(IDX, 1); break;                                                        \
@@ -716,20 +719,27 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     for (int kc = k0; kc < k1; kc += KC) {
         const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
         if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else FN(products_32)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        else FN(products_32)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
         const long mstride = (long)kn * TBc + WK_PAD;
+        // The products store nothing for empty rows (row_pos marks them WK_EMPTY_ROW; wino-bench's
+        // pruned layers: 53-69% of all rows, whole positions): the output transform reads them
+        // from a zero row after the last slab (in the scratch's 64 spare floats; 64-byte
+        // aligned, as every slab).
+        const int ms = (int)mstride, zoff = a2 * ms;
+        if (row_pos)
+            for (int l = 0; l < TBc; l += VW) V_STORE(M + zoff + l, V_ZERO());
         for (int kk = 0; kk < kn; kk++) {
             const int k = kc + kk;
             float *dst = y + k * plane;
-            // Out-channel k's product at position e: M row row_pos[k][e] - kc of slab e (the a2
-            // positions of k are contiguous: one short vectorised loop per out-channel).
+            // Out-channel k's product at position e: M row row_pos[k][e] - kc of slab e, or the
+            // zero row (the a2 positions of k are contiguous: one short vectorised loop per
+            // out-channel).
             int32_t moff[64] __attribute__((aligned(64)));
-            const int ms = (int)mstride;
             if (row_pos) {
                 const uint16_t *pk = row_pos + (long)(row_base + k) * a2;
-                for (int e = 0; e < a2; e++) moff[e] = e * ms + ((int)pk[e] - kc) * TBc;
+                for (int e = 0; e < a2; e++) moff[e] = pk[e] == WK_EMPTY_ROW ? zoff : e * ms + ((int)pk[e] - kc) * TBc;
             } else {
                 for (int e = 0; e < a2; e++) moff[e] = e * ms + kk * TBc;
             }

@@ -307,6 +307,45 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Empty CSR rows (whole positions and single rows, as Winograd-domain pruning leaves them)
+    /// compute no product and read zeros: against the reference on every ISA, with rows sorted
+    /// (long rows) and in out-channel order (short rows), a dense position among them, several
+    /// product chunks (stale M rows from the previous chunk must not be read) and the same bits
+    /// for any thread count.
+    func testEmptyRowsComputeNoProduct() throws {
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa(); wk_set_kchunk_cap(0) }
+            for (i, tile) in WinogradVariant.allCases.enumerated() {
+                for (h, w, groups, density) in [(9, 70, 1, 0.4), (11, 11, 2, 0.4), (9, 70, 1, 0.12), (6, 6, 1, 0.12)] {
+                    var rng = SeededRNG(seed: UInt64(950 + i))
+                    let a = tile.alpha, c = 48, k = 40, cg = c / groups
+                    // Every third position empty, position 1 dense (90%), elsewhere every 4th row empty.
+                    var u = [Float](repeating: 0, count: a * a * k * cg)
+                    for row in 0..<(a * a * k) {
+                        let xi = row / k
+                        let d = xi % 3 == 0 ? 0 : (xi == 1 ? 0.9 : (row % 4 == 0 ? 0 : density))
+                        for (j, v) in rng.sparse(cg, density: d).enumerated() { u[row * cg + j] = v }
+                    }
+                    let g = winogradLayer(tile, h: h, w: w, c: c, k: k, groups: groups, weights: u, relu: false, rng: &rng)
+                    let label = "\(tile) \(h)x\(w) groups \(groups) density \(density) isa \(isa)"
+                    let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
+                    XCTAssertTrue(explained.contains("rows empty (no product)") && explained.contains("1 of \(a * a) positions stored dense"), explained)
+                    // Rows of 14 entries on average are sorted (groups of 24 channels: 7, not sorted).
+                    XCTAssertEqual(explained.contains("rows sorted by length"), density > 0.3 && groups == 1, explained)
+                    let got = try assertMatchesReferenceOnAnyThreads(g, batch: 2, seed: 9, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,
+                                                                     threads: [3, 16], label)
+                    wk_set_kchunk_cap(7)
+                    defer { wk_set_kchunk_cap(0) }
+                    for t in [1, 2] {
+                        let (other, _) = try runBoth(g, batch: 2, seed: 9, threads: t)
+                        XCTAssertEqual(other.map(\.bitPattern), got.map(\.bitPattern), "\(label), chunks of 7, threads \(t)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Small planes (fewer tiles per row than a vector): blocks run across the images of a
     /// batch (block widths 16, 32, 64 chosen per call), and with fewer blocks than threads
     /// the threads share one input transform. Each case against the reference; any thread

@@ -11,6 +11,9 @@
 extern "C" {
 #endif
 
+/// The `row_pos` entry of an empty CSR row (see `wk_wino_block`).
+#define WK_EMPTY_ROW 0xFFFF
+
 /// Geometry of one group of a stride-1 Winograd convolution, for one image.
 typedef struct {
     int variant;        ///< 1 = F(2x2,3x3), 2 = F(4x4,3x3), 3 = F(4x4,5x5)
@@ -45,7 +48,10 @@ typedef struct {
 /// y[k][OH][OW]. Out-channel k's CSR row at position xi is stored row
 /// `row_stride * xi + row_base + row_pos[(row_base + k) * a2 + xi]` (row_pos permutes the
 /// out-channels of each position within each window of `g->KW`, so that rows of equal length
-/// follow each other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. Where
+/// follow each other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. A row_pos entry
+/// of `WK_EMPTY_ROW` marks an empty row (no entries): no product is computed or stored for it and
+/// the output transform reads zeros; every empty row must be so marked when `row_pos` is given
+/// (empty rows are then skipped by stored row). Where
 /// `pos_dense` (NULL: none) marks position xi, its rows hold all C entries in column order (zeros
 /// included) and run as a register-blocked dense product (row_pos must keep them in order). Column
 /// data by `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels
