@@ -20,6 +20,8 @@
 //            outputs of 8 MiB or more, where rows are whole cache lines)
 //   xoff=N   the input starts N floats after a 64-byte boundary (a Swift array's elements
 //            start 32 bytes into its 16-byte aligned heap object)
+//   live=0   V stored for every position (before stop 13: also for those where no row of the
+//            group has an entry)
 //   skip=0   empty rows not marked in row_pos (before stop 13: their products computed)
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
@@ -103,7 +105,7 @@ static float *pattern;   // the pruned weights (built once)
 typedef struct {
     int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff;
     uint16_t *rk;
-    uint8_t *pd;
+    uint8_t *pd, *live;
     wk_wino_geom g;
     int32_t *rp;
     void *cp;
@@ -135,7 +137,7 @@ static void shared_input(int th) {
         int key = it / nth, part = it % nth, u = key / (G * c->blocks), gg = (key / c->blocks) % G, t0, cnt;
         block(c, key % c->blocks, &t0, &cnt);
         wk_wino_geom gb = block_geom(c, cnt);
-        wk_wino_input(&gb, x + c->xoff + ((long)u * C + gg * Cg) * H * H, t0, cnt, Cg * part / nth, Cg * (part + 1) / nth, S[key]);
+        wk_wino_input(&gb, c->live ? c->live + gg * a2 : 0, x + c->xoff + ((long)u * C + gg * Cg) * H * H, t0, cnt, Cg * part / nth, Cg * (part + 1) / nth, S[key]);
     }
 }
 static void items(int th) {
@@ -148,7 +150,7 @@ static void items(int th) {
         held = key;
         block(c, key % c->blocks, &t0, &cnt);
         wk_wino_geom gb = block_geom(c, cnt);
-        wk_wino_block(&gb, x + c->xoff + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->pd, c->cp, c->colKind, c->val, K, gg * Kg,
+        wk_wino_block(&gb, x + c->xoff + ((long)u * C + gg * Cg) * H * H, t0, cnt, c->rp, c->rk, c->pd, c->live ? c->live + gg * a2 : 0, c->cp, c->colKind, c->val, K, gg * Kg,
                       k0, k1, bias + gg * Kg, 1, y + ((long)u * K + gg * Kg) * H * H, c->sharedV ? S[key] : S[th],
                       S[th] + c->vF, fresh);
     }
@@ -359,6 +361,15 @@ static void build(config *c, const char *spec) {
                 if (c->rp[row] == c->rp[row + 1]) { rk[k * a2 + xi] = WK_EMPTY_ROW; empty++; }
             }
         if (empty || c->rk) c->rk = rk; else free(rk);
+        // Positions where no row of a group has an entry store no V (WinogradConvLayer.posLive);
+        // live=0: all stored.
+        c->live = 0;
+        if (empty && setting(spec, "live=", 1)) {
+            c->live = malloc(G * a2);
+            for (int gg = 0; gg < G; gg++)
+                for (int xi = 0; xi < a2; xi++)
+                    c->live[gg * a2 + xi] = c->rp[(long)xi * K + (gg + 1) * Kg] > c->rp[(long)xi * K + gg * Kg];
+        }
     }
     c->colKind = Cg <= 256 ? 2 : 1;
     c->cp = c->colKind == 2 ? (void *)col8 : (void *)col16;

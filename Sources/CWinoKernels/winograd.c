@@ -480,17 +480,17 @@ void store_part_avx2(float *p, __m256 v, int n) {
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
-                   const void *col_off, int col_kind,
+                   const uint8_t *live, const void *col_off, int col_kind,
                    const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, tb, row_ptr, row_pos, pos_dense, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx512(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     case 1:
-        block_avx2(g, x, t0, tb, row_ptr, row_pos, pos_dense, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        block_avx2(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     default: break;
     }
@@ -498,11 +498,11 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
     block_portable(g, x, t0, tb, row_ptr, row_pos, pos_dense, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
 }
 
-void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {
+void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, int t0, int tb, int c0, int c1, float *V) {
 #ifdef WK_X86
     switch (wk_isa()) {
-    case 2: input_avx512(g, x, t0, tb, c0, c1, V); return;
-    case 1: input_avx2(g, x, t0, tb, c0, c1, V); return;
+    case 2: input_avx512(g, x, t0, tb, c0, c1, V, live); return;
+    case 1: input_avx2(g, x, t0, tb, c0, c1, V, live); return;
     default: break;
     }
 #endif

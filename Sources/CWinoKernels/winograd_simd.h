@@ -103,11 +103,12 @@ DEFINE_2D(5, 8, 4)
         FN(deint##MM)(p, x, W, masked, r);                                                         \
         PATCH_TAIL(N, A, MM)                                                                       \
     }                                                                                              \
-    INL void FN(bt_cols_##N)(const VT *u, float *dst, long xistride) {                             \
+    INL void FN(bt_cols_##N)(const VT *u, float *dst, long xistride, const uint8_t *live) {        \
         for (int j = 0; j < A; j++) {                                                              \
             VT o[A];                                                                               \
             FN(bt1d_##N)(u + j, A, o, 1);                                                          \
-            for (int i = 0; i < A; i++) V_STORE(dst + (i * A + j) * xistride, o[i]);               \
+            for (int i = 0; i < A; i++)                                                            \
+                if (!live || live[i * A + j]) V_STORE(dst + (i * A + j) * xistride, o[i]);         \
         }                                                                                          \
     }
 #if VW == 8
@@ -154,7 +155,7 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
 }
 #define DEFINE_STAGED(N, A, MM)                                                                    \
     ATTR static int FN(input_staged_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,    \
-                                         int c0, int c1, float *V) {                               \
+                                         int c0, int c1, float *V, const uint8_t *live) {          \
         /* Rows r0[n] ..< r0[n] + nrows[n] (padded coordinates) of each image the block       */  \
         /* touches, at soff[n] in the buffer; rows are Wp floats.                             */  \
         const int Wp = g->tilesW * MM + A - MM;                                                    \
@@ -237,7 +238,7 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
                     }                                                                              \
                     FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
                 }                                                                                  \
-                FN(bt_cols_##N)(u, dst + grp * VW, xistride);                                      \
+                FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                      \
             }                                                                                      \
         }                                                                                          \
         return 1;                                                                                  \
@@ -245,8 +246,8 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
 #else
 #define DEFINE_STAGED(N, A, MM)                                                                    \
     INL int FN(input_staged_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,            \
-                                 int c0, int c1, float *V) {                                       \
-        (void)g; (void)x; (void)t0; (void)tb; (void)c0; (void)c1; (void)V;                         \
+                                 int c0, int c1, float *V, const uint8_t *live) {                  \
+        (void)g; (void)x; (void)t0; (void)tb; (void)c0; (void)c1; (void)V; (void)live;             \
         return 0;                                                                                  \
     }
 #endif
@@ -303,8 +304,8 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
 // while they are in cache), one vector group of VW tiles after the other.
 #define DEFINE_INPUT(N, A, MM)                                                                     \
     ATTR static void FN(input_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,          \
-                                   int c0, int c1, float *V) {                                     \
-        if (g->tilesW < VW && stage_enabled && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V)) return; \
+                                   int c0, int c1, float *V, const uint8_t *live) {                \
+        if (g->tilesW < VW && stage_enabled && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
         enum { NG = 64 / VW };                                                                     \
         int32_t idx[NG][A * A][VW] __attribute__((aligned(64)));                                   \
         int32_t ok[NG][A * A][VW] __attribute__((aligned(64)));                                    \
@@ -372,7 +373,7 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
                         for (int j = 0; j < A; j++) r[j] = GATHER(src, idx[grp][i * A + j], ok[grp][i * A + j]); \
                     FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
                 }                                                                                  \
-                FN(bt_cols_##N)(u, dst + grp * VW, xistride);                                      \
+                FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                      \
             }                                                                                      \
         }                                                                                          \
     }
@@ -384,10 +385,11 @@ DEFINE_INPUT(5, 8, 4)
 #undef ROW_MASKS
 #undef PATCH_ROW
 
-ATTR static void FN(input)(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V) {
-    if (g->variant == 1) FN(input_2)(g, x, t0, tb, c0, c1, V);
-    else if (g->variant == 2) FN(input_4)(g, x, t0, tb, c0, c1, V);
-    else FN(input_5)(g, x, t0, tb, c0, c1, V);
+ATTR static void FN(input)(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V,
+                           const uint8_t *live) {
+    if (g->variant == 1) FN(input_2)(g, x, t0, tb, c0, c1, V, live);
+    else if (g->variant == 2) FN(input_4)(g, x, t0, tb, c0, c1, V, live);
+    else FN(input_5)(g, x, t0, tb, c0, c1, V, live);
 }
 
 // Tiles of a raster-order group (not one contiguous output row). AVX2: each tile's output
@@ -652,14 +654,14 @@ DEFINE_ROW(8, uint8_t)
 
 ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb,
                            const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
-                           const void *col_off, int col_kind,
+                           const uint8_t *live, const void *col_off, int col_kind,
                            const float *values,
                            int row_stride, int row_base, int k0, int k1,
                            const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
     const int v = g->variant, a = var_a(v), m = var_m(v), a2 = a * a, TBc = g->TBc;
     const long xistride = (long)g->C * g->TB + WK_PAD, plane = (long)g->OH * g->OW;
     const int tbs = g->TB == 64 ? 6 : (g->TB == 32 ? 5 : 4);
-    if (transform_input) FN(input)(g, x, t0, tb, 0, g->C, V);
+    if (transform_input) FN(input)(g, x, t0, tb, 0, g->C, V, live);
     // Output positions of every vector group of the block (independent of k).
     int32_t oidx[64 / VW][16][VW] __attribute__((aligned(64)));
     int32_t ook[64 / VW][16][VW] __attribute__((aligned(64)));

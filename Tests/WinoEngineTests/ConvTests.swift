@@ -331,6 +331,8 @@ final class ConvTests: XCTestCase {
                     let label = "\(tile) \(h)x\(w) groups \(groups) density \(density) isa \(isa)"
                     let explained = try Model(graph: g).layerDescriptions.joined(separator: "\n")
                     XCTAssertTrue(explained.contains("rows empty (no product)") && explained.contains("1 of \(a * a) positions stored dense"), explained)
+                    let dead = (0..<(a * a)).filter { $0 % 3 == 0 }.count * groups
+                    XCTAssertTrue(explained.contains(", \(dead) of \(groups * a * a) \(groups > 1 ? "group positions" : "positions") empty (not transformed)"), explained)
                     // Rows of 14 entries on average are sorted (groups of 24 channels: 7, not sorted).
                     XCTAssertEqual(explained.contains("rows sorted by length"), density > 0.3 && groups == 1, explained)
                     let got = try assertMatchesReferenceOnAnyThreads(g, batch: 2, seed: 9, tolerance: tile == .f4x4_5x5 ? 3e-5 : 1e-5,

@@ -53,19 +53,21 @@ typedef struct {
 /// the output transform reads zeros; every empty row must be so marked when `row_pos` is given
 /// (empty rows are then skipped by stored row). Where
 /// `pos_dense` (NULL: none) marks position xi, its rows hold all C entries in column order (zeros
-/// included) and run as a register-blocked dense product (row_pos must keep them in order). Column
+/// included) and run as a register-blocked dense product (row_pos must keep them in order). Where
+/// `live` (a2 bytes, NULL: all live) is 0 for position xi, no CSR row of the group has an entry
+/// there (`row_pos` must mark all of them empty): the input transform stores no V for it. Column
 /// data by `col_kind`: 0 int32_t offsets c * TB, 1 uint16_t offsets c * TB, 2 uint8_t channels
 /// c (C <= 256; the kernel scales them by TB, a power of two).
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
-                   const void *col_off, int col_kind,
+                   const uint8_t *live, const void *col_off, int col_kind,
                    const float *values,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input);
 
 /// The input transform alone, for channels c0 ..< c1 of the block's tiles, into V (the
-/// layout `wk_wino_block` reads): lets several threads share one block's V.
-void wk_wino_input(const wk_wino_geom *g, const float *x, int t0, int tb, int c0, int c1, float *V);
+/// layout `wk_wino_block` reads; `live` as there): lets several threads share one block's V.
+void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, int t0, int tb, int c0, int c1, float *V);
 
 /// Turns the AVX2 small-plane paths (staged input, per-tile-row stores) on (1, the default) or
 /// off (0: masked gathers and per-lane stores, the index logic AVX-512 uses). For tests.

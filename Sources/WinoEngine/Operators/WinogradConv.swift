@@ -54,6 +54,11 @@ final class WinogradConvLayer: Layer {
     let emptyRows: Int
     /// Whether rows are sorted by length (`sortWindow`).
     let sortedByLength: Bool
+    /// Per group and position (groups x alpha^2): 0 where no row of the group has an entry, so
+    /// that the input transform stores no V there (nothing reads it: the products skip empty
+    /// rows). Empty when every position is live or empty rows are not marked. With wino-bench's
+    /// pruned weights 21 of F(4x4,3x3)'s 36 positions (30 of F(4x4,5x5)'s 64) are dead.
+    let posLive: [UInt8]
     /// 1 for each position whose rows are stored with all Cg entries (see `densePosition`);
     /// empty when none is.
     let posDense: [UInt8]
@@ -272,6 +277,16 @@ final class WinogradConvLayer: Layer {
         }
         rowPos = positions
         emptyRows = empty
+        var live = [UInt8]()
+        if empty > 0 {
+            let K = params.outChannels
+            live = (0..<(params.groups * a2)).map { i in
+                let g = i / a2, xi = i % a2
+                return storedPtr[xi * K + (g + 1) * kg] > storedPtr[xi * K + g * kg] ? 1 : 0
+            }
+            if !live.contains(0) { live = [] }
+        }
+        posLive = live
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: params.outChannels)
     }
 
@@ -327,7 +342,9 @@ final class WinogradConvLayer: Layer {
         let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
         let index = ["32-bit column offsets", "16-bit column offsets", "8-bit column indices"][Int(colKind)]
         let order = sortedByLength ? ", rows sorted by length in windows of \(geom.KW) out-channels" : ""
-        let empty = emptyRows == 0 ? "" : ", \(emptyRows) of \(alpha * alpha * p.outChannels) rows empty (no product)"
+        let deadPositions = posLive.filter { $0 == 0 }.count
+        let dead = deadPositions == 0 ? "" : ", \(deadPositions) of \(p.groups * alpha * alpha) \(p.groups > 1 ? "group positions" : "positions") empty (not transformed)"
+        let empty = emptyRows == 0 ? "" : ", \(emptyRows) of \(alpha * alpha * p.outChannels) rows empty (no product)\(dead)"
         let densePos = posDense.filter { $0 != 0 }.count
         let dense = densePos == 0 ? "" : ", \(densePos) of \(alpha * alpha) positions stored dense"
         return "Winograd \(variant) conv, groups \(p.groups), \(geom.T) tiles per image \(blocks), weights \(kind) (\(index))\(order)\(empty)\(dense), products in chunks of up to \(geom.KC) out-channels, \(backend) kernel"
@@ -444,6 +461,9 @@ final class WinogradConvLayer: Layer {
         // The model's input check (`checksOwnInput`): each block's owned input, just before the
         // block's input transform reads it.
         let check = rowBlocks ? ctx.inputCheck : nil
+        posLive.withUnsafeBufferPointer { lv in
+        // Group g's live positions (see `posLive`), or nil: all.
+        let live = self.posLive.isEmpty ? nil : lv.baseAddress, a2 = alpha * alpha
         if sharedV {
             let parts = ctx.threads
             parallelFor(ctx.pool, base * parts) { item, thread in
@@ -455,7 +475,7 @@ final class WinogradConvLayer: Layer {
                                                channels: cg * part / parts ..< cg * (part + 1) / parts) {
                     check.mark(thread)
                 }
-                wk_wino_input(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
+                wk_wino_input(&gb, live.map { $0 + g * a2 }, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
                               Int32(cg * part / parts), Int32(cg * (part + 1) / parts), scratch[key])
             }
         }
@@ -487,7 +507,7 @@ final class WinogradConvLayer: Layer {
                             check.mark(thread)
                         }
                         wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
-                                      rp, rowPos, posDense, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
+                                      rp, rowPos, posDense, live.map { $0 + g * a2 }, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
                                       bp + g * kg, relu, y + (n * K + g * kg) * oplane,
                                       sharedV ? scratch[key] : scratch[thread], scratch[thread] + vFloats, fresh)
                     }
@@ -495,6 +515,7 @@ final class WinogradConvLayer: Layer {
             }
            }
           }
+        }
         }
         }
     }
