@@ -1,7 +1,9 @@
 // wino-bench efficiency: how close the sparse product comes to the FMA peak.
-// The product's time is the layer's time at the given density minus its time with no
-// weights at all (same shapes and blocks: transforms, scratch traffic and output only).
-// Its FLOPs are counted on the nonzeros: 2 x nnz x tiles (real tiles, not padded lanes).
+// The product's time is the layer's time at the given density minus the time of the same
+// layer keeping one weight per position and group that has any (`baselineWeights`): the same
+// shapes, blocks and input transform (the engine transforms only positions with weights),
+// the output transform, almost no product. Its FLOPs are counted on the nonzeros the
+// baseline lacks: 2 x (nnz - baseline nnz) x tiles (real tiles, not padded lanes).
 // The peak is measured on this thread with independent FMA chains (wk_fma_burn).
 import ArgumentParser
 import CWinoKernels
@@ -38,6 +40,23 @@ struct Efficiency: ParsableCommand {
     @Option(help: "Output format: md, csv or json.")
     var format: OutputFormat = .md
 
+    /// Winograd-domain weights `u` ([alpha, alpha, K, C / groups]) reduced to their first nonzero
+    /// in each (position, group): the layer then stores V for the same positions as with `u`
+    /// (a position no row of a group uses is not transformed) but computes almost no product.
+    /// (With no weights at all, no position would be transformed, and the input transform's V
+    /// stores would count as product time.)
+    static func baselineWeights(_ u: [Float], shape s: ConvShape, alpha: Int) -> [Float] {
+        let cg = s.c / s.groups, kg = s.k / s.groups
+        var out = [Float](repeating: 0, count: u.count)
+        for xi in 0..<(alpha * alpha) {
+            for g in 0..<s.groups {
+                let lo = (xi * s.k + g * kg) * cg, hi = lo + kg * cg
+                if let i = u[lo..<hi].firstIndex(where: { $0 != 0 }) { out[i] = u[i] }
+            }
+        }
+        return out
+    }
+
     /// Measured single-thread FMA peak (GFLOP/s) of the kernels' instruction set: the best of 5 runs.
     static func peakGflops() -> Double {
         var sink = [Float](repeating: 1, count: 16)
@@ -61,8 +80,8 @@ struct Efficiency: ParsableCommand {
         for s in shapes {
             let variant: WinogradVariant = s.r == 5 ? .f4x4_5x5 : .f4x4_3x3
             let w = prunedWinogradWeights(s, tile: variant, density: density, seed: 42)
-            let none = prunedWinogradWeights(s, tile: variant, density: 0, seed: 42)
-            let nnz = w.winograd.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+            let base = Efficiency.baselineWeights(w.winograd, shape: s, alpha: variant.alpha)
+            let nnz = w.winograd.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } - base.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
             let m = variant.m
             let tiles = ((s.h + m - 1) / m) * ((s.w + m - 1) / m)
             for b in bs {
@@ -70,7 +89,7 @@ struct Efficiency: ParsableCommand {
                 let x = (0..<(b * s.c * s.h * s.w)).map { _ in Float.random(in: -1...1, using: &rng) }
                 let full = try Model(graph: layerGraph(s, tile: variant, weights: w, density: density, direct: false),
                                      options: .init(threads: 1))
-                let empty = try Model(graph: layerGraph(s, tile: variant, weights: none, density: 0, direct: false),
+                let empty = try Model(graph: layerGraph(s, tile: variant, weights: (w.spatial, base), density: density, direct: false),
                                       options: .init(threads: 1))
                 var out = [Float](repeating: 0, count: b * full.outputShape.reduce(1, *))
                 // Interleaved runs, so that both see the same machine noise.
