@@ -238,7 +238,7 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
                     }                                                                              \
                     FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
                 }                                                                                  \
-                FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                      \
+                FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                \
             }                                                                                      \
         }                                                                                          \
         return 1;                                                                                  \
@@ -373,7 +373,7 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
                         for (int j = 0; j < A; j++) r[j] = GATHER(src, idx[grp][i * A + j], ok[grp][i * A + j]); \
                     FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
                 }                                                                                  \
-                FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                      \
+                FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                \
             }                                                                                      \
         }                                                                                          \
     }

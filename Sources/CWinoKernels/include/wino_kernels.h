@@ -50,8 +50,8 @@ typedef struct {
 /// out-channels of each position within each window of `g->KW`, so that rows of equal length
 /// follow each other), or `row_stride * xi + row_base + k` when `row_pos` is NULL. A row_pos entry
 /// of `WK_EMPTY_ROW` marks an empty row (no entries): no product is computed or stored for it and
-/// the output transform reads zeros; every empty row must be so marked when `row_pos` is given
-/// (empty rows are then skipped by stored row). Where
+/// the output transform reads zeros; when `row_pos` is given, the products skip every stored row
+/// without entries, so every empty row must be so marked. Where
 /// `pos_dense` (NULL: none) marks position xi, its rows hold all C entries in column order (zeros
 /// included) and run as a register-blocked dense product (row_pos must keep them in order). Where
 /// `live` (a2 bytes, NULL: all live) is 0 for position xi, no CSR row of the group has an entry

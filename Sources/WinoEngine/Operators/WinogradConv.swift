@@ -43,14 +43,15 @@ final class WinogradConvLayer: Layer {
     let colData: [UInt8]
     let colKind: Int32
     /// Where the CSR row of (position xi, out-channel k) is stored: at row
-    /// xi * K + g * Kg + rowPos[k * alpha^2 + xi] (g = k's group). Within each window of `geom.KW`
-    /// out-channels, the rows of a position are stored shortest first (ties in out-channel
-    /// order). Empty for dense weights (rows in out-channel order).
+    /// xi * K + g * Kg + rowPos[k * alpha^2 + xi] (g = k's group), or `WK_EMPTY_ROW` for an empty
+    /// row (`emptyRows`). Within each window of `geom.KW` out-channels, the rows of a position are
+    /// stored shortest first (ties in out-channel order) where `sortedByLength`. Empty (rows in
+    /// out-channel order) for dense weights and for unsorted rows none of which is empty.
     let rowPos: [UInt16]
-    /// CSR rows with no entries (marked `WK_EMPTY_ROW` in `rowPos`; it is then never empty):
-    /// rows of all zeros whose products are skipped. With wino-bench's pruned weights 53-69% of
-    /// all rows are (whole positions); skipping them made the target layers 3-10% faster
-    /// (`make kernel-ab`, paired, 2 threads).
+    /// CSR rows with no entries, each marked `WK_EMPTY_ROW` in `rowPos` (which then exists also
+    /// for unsorted rows): no product is computed or stored for them. With wino-bench's pruned
+    /// weights 53-69% of all rows are empty (whole positions); skipping them made the nine
+    /// layers 1-16% faster (`make kernel-ab`, paired, 2 threads).
     let emptyRows: Int
     /// Whether rows are sorted by length (`sortWindow`).
     let sortedByLength: Bool
@@ -263,29 +264,28 @@ final class WinogradConvLayer: Layer {
         }
         // Empty rows (whole positions of Winograd-domain pruned layers) are marked in rowPos:
         // the kernel computes and stores no product for them and reads zeros instead.
-        var empty = 0
+        // Positions where no row of a group has an entry are not transformed (`posLive`).
+        var empty = 0, live = [UInt8]()
         if !storedDense && kg < Int(WK_EMPTY_ROW) {
-            var pos = positions.isEmpty ? (0..<(params.outChannels * a2)).map { UInt16(($0 / a2) % kg) } : positions
             let K = params.outChannels
+            var pos = positions.isEmpty ? (0..<(K * a2)).map { UInt16(($0 / a2) % kg) } : positions
             for k in 0..<K {
                 for xi in 0..<a2 {
                     let row = xi * K + (k / kg) * kg + Int(pos[k * a2 + xi])
                     if storedPtr[row] == storedPtr[row + 1] { pos[k * a2 + xi] = UInt16(WK_EMPTY_ROW); empty += 1 }
                 }
             }
-            if empty > 0 { positions = pos }
+            if empty > 0 {
+                positions = pos
+                live = (0..<(params.groups * a2)).map { i in
+                    let g = i / a2, xi = i % a2
+                    return storedPtr[xi * K + (g + 1) * kg] > storedPtr[xi * K + g * kg] ? 1 : 0
+                }
+                if !live.contains(0) { live = [] }
+            }
         }
         rowPos = positions
         emptyRows = empty
-        var live = [UInt8]()
-        if empty > 0 {
-            let K = params.outChannels
-            live = (0..<(params.groups * a2)).map { i in
-                let g = i / a2, xi = i % a2
-                return storedPtr[xi * K + (g + 1) * kg] > storedPtr[xi * K + g * kg] ? 1 : 0
-            }
-            if !live.contains(0) { live = [] }
-        }
         posLive = live
         self.bias = bias?.denseValues() ?? [Float](repeating: 0, count: params.outChannels)
     }
