@@ -183,8 +183,8 @@ public final class Model: @unchecked Sendable {
     static let parallelScanMinimum = 1 << 18
 
     /// Whether the model's first layer checks the input for non-finite values as it reads it
-    /// (a stride-1 Winograd convolution whose blocks are segments of tile rows), instead of a
-    /// separate pass over the input before the first layer. Either way `predict` throws for an
+    /// (a stride-1 Winograd convolution), instead of a separate pass over the input before the
+    /// first layer. Either way `predict` throws for an
     /// input holding NaN or an infinity, naming the first such value. (The separate pass read a
     /// batch of 8 VGG16 conv2_1 inputs, 25 MB, from memory: 1-3% of the layer's time in paired
     /// wino-bench runs, 2 threads; the layer reads each value just before it transforms it.)

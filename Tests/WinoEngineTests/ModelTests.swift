@@ -173,12 +173,13 @@ final class FirstLayerInputCheckTests: XCTestCase {
 
     /// Every input position of every sample, one at a time (NaN or an infinity), is reported by
     /// index; the layers cover tile rows split into several blocks (F(2x2) on a 150-wide plane),
-    /// paddings 0-2, groups, a batch of 2 and thread counts that share a block's transform.
+    /// paddings 0-2, groups, raster blocks (narrow planes; across the images of a batch), a batch
+    /// of 2 and thread counts that share a block's transform.
     func testEveryInputPositionIsChecked() throws {
-        guard wk_vector_width() > 1 else { throw XCTSkip("row blocks need a SIMD kernel") }
         let cases: [(WinogradVariant, c: Int, h: Int, w: Int, pad: Int, groups: Int)] = [
             (.f2x2_3x3, 1, 5, 150, 1, 1), (.f2x2_3x3, 2, 4, 140, 2, 2), (.f4x4_3x3, 2, 9, 70, 0, 1),
-            (.f4x4_3x3, 1, 6, 69, 1, 1), (.f4x4_5x5, 2, 6, 66, 2, 2)]
+            (.f4x4_3x3, 1, 6, 69, 1, 1), (.f4x4_5x5, 2, 6, 66, 2, 2), (.f4x4_3x3, 3, 9, 9, 1, 1),
+            (.f4x4_5x5, 4, 7, 5, 2, 2)]
         for (tile, c, h, w, pad, groups) in cases {
             let g = firstConv(tile, c: c, k: 4, h: h, w: w, pad: pad, groups: groups)
             for (threads, batch) in [(1, 2), (3, 1), (2, 2)] {
@@ -199,18 +200,19 @@ final class FirstLayerInputCheckTests: XCTestCase {
     }
 
     /// The first index is named when there are several; models whose first layer does not check
-    /// its input (raster blocks: narrow planes) still reject it, by the separate pass.
+    /// its input (here a direct 1x1 conv) still reject it, by the separate pass.
     func testSeveralBadValuesAndModelsThatScanFirst() throws {
-        guard wk_vector_width() > 1 else { throw XCTSkip("row blocks need a SIMD kernel") }
         let model = try Model(graph: firstConv(.f4x4_3x3, c: 2, k: 3, h: 9, w: 70, pad: 1), options: .init(threads: 2))
         XCTAssertTrue(model.firstLayerChecksInput)
         var x = [Float](repeating: 0.5, count: 2 * 9 * 70)
         x[1000] = .nan; x[77] = .infinity; x[5] = .nan
         XCTAssertThrowsError(try model.predict(x)) { XCTAssertEqual("\($0)", "input value 5 is nan") }
-        let narrow = try Model(graph: firstConv(.f4x4_3x3, c: 2, k: 3, h: 9, w: 9, pad: 1), options: .init(threads: 2))
-        XCTAssertFalse(narrow.firstLayerChecksInput)
-        var y = [Float](repeating: 0.5, count: 2 * 9 * 9)
-        y[100] = -.infinity
-        XCTAssertThrowsError(try narrow.predict(y)) { XCTAssertEqual("\($0)", "input value 100 is -inf") }
+        var rng = SeededRNG(seed: 3)
+        let (nodes, tensors, _) = stem(channels: 4, rng: &rng)
+        let stemFirst = try Model(graph: makeGraph(input: [1, 9, 9], nodes: nodes, tensors: tensors), options: .init(threads: 2))
+        XCTAssertFalse(stemFirst.firstLayerChecksInput)
+        var y = rng.floats(9 * 9)
+        y[70] = -.infinity
+        XCTAssertThrowsError(try stemFirst.predict(y)) { XCTAssertEqual("\($0)", "input value 70 is -inf") }
     }
 }

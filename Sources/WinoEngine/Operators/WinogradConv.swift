@@ -369,8 +369,17 @@ final class WinogradConvLayer: Layer {
         compute(x: io.inputs[0], y: io.output, batch: io.batch, ctx)
     }
 
-    /// Row blocks check the input they own (`checkedRegion`) just before transforming it.
-    var checksOwnInput: Bool { rowBlocks }
+    /// Row blocks check the input they own (`checkedRegion`) just before transforming it; raster
+    /// blocks (small planes, whose input is small) check one slice of the whole input per work
+    /// item (`checkSlice`), in the same parallel loop.
+    var checksOwnInput: Bool { true }
+
+    /// Whether slice `item` of `items` equal slices of the `count` input values at `x` holds a
+    /// non-finite value.
+    func checkSlice(_ x: UnsafePointer<Float>, count: Int, item: Int, of items: Int) -> Bool {
+        let lo = count * item / items, hi = count * (item + 1) / items
+        return anyNonFinite(x + lo, count: hi - lo)
+    }
 
     /// The part of the input plane that row block `blk` checks for non-finite values
     /// (`RunContext.inputCheck`): block (tile row ty, segment bx) owns the input rows from
@@ -458,9 +467,10 @@ final class WinogradConvLayer: Layer {
         // together (channel ranges) into the V area of thread b's scratch (block b), then all
         // read it; each thread's products go to its own M area.
         let sharedV = ctx.threads > 1 && base < ctx.threads
-        // The model's input check (`checksOwnInput`): each block's owned input, just before the
-        // block's input transform reads it.
-        let check = rowBlocks ? ctx.inputCheck : nil
+        // The model's input check (`checksOwnInput`): row blocks check their owned input just
+        // before their input transform reads it; with raster blocks each item of the first
+        // parallel loop checks one slice of the whole input.
+        let check = ctx.inputCheck, inputCount = batch * c * plane
         posLive.withUnsafeBufferPointer { lv in
         // Group g's live positions (see `posLive`), or nil: all.
         let live = self.posLive.isEmpty ? nil : lv.baseAddress, a2 = alpha * alpha
@@ -471,9 +481,11 @@ final class WinogradConvLayer: Layer {
                 let n = key / (G * blocks), g = (key / blocks) % G, blk = key % blocks
                 let (t0, count) = block(blk)
                 var gb = blockGeom(count)
-                if let check, self.checkRegion(x + (n * c + g * cg) * plane, block: blk,
-                                               channels: cg * part / parts ..< cg * (part + 1) / parts) {
-                    check.mark(thread)
+                if let check {
+                    let bad = rowBlocks
+                        ? self.checkRegion(x + (n * c + g * cg) * plane, block: blk, channels: cg * part / parts ..< cg * (part + 1) / parts)
+                        : self.checkSlice(x, count: inputCount, item: item, of: base * parts)
+                    if bad { check.mark(thread) }
                 }
                 wk_wino_input(&gb, live.map { $0 + g * a2 }, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
                               Int32(cg * part / parts), Int32(cg * (part + 1) / parts), scratch[key])
@@ -503,8 +515,11 @@ final class WinogradConvLayer: Layer {
                         held[thread] = key
                         let (t0, count) = block(blk)
                         var gb = blockGeom(count)
-                        if fresh == 1, let check, self.checkRegion(x + (n * c + g * cg) * plane, block: blk, channels: 0 ..< cg) {
-                            check.mark(thread)
+                        if let check {
+                            let bad = rowBlocks
+                                ? fresh == 1 && self.checkRegion(x + (n * c + g * cg) * plane, block: blk, channels: 0 ..< cg)
+                                : !sharedV && self.checkSlice(x, count: inputCount, item: item, of: items)
+                            if bad { check.mark(thread) }
                         }
                         wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
                                       rp, rowPos, posDense, live.map { $0 + g * a2 }, cp, colKind, vals, Int32(K), Int32(g * kg), Int32(k0), Int32(k1),
