@@ -14,6 +14,13 @@ func anyNonFinite(_ p: UnsafePointer<Float>, count: Int) -> Bool {
     }
 }
 
+/// Whether slice `slice` of `slices` equal slices of the `count` values at `p` holds a
+/// non-finite value (the slices partition the values).
+func anyNonFinite(_ p: UnsafePointer<Float>, count: Int, slice: Int, of slices: Int) -> Bool {
+    let lo = count * slice / slices, hi = count * (slice + 1) / slices
+    return anyNonFinite(p + lo, count: hi - lo)
+}
+
 /// Per-thread flags of a first layer's input check, one cache line (16 values) apart so that
 /// threads never write to the same line: thread t sets `flags[16 * t]` to 1 when it finds a
 /// non-finite input value.

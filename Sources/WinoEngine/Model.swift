@@ -211,8 +211,7 @@ public final class Model: @unchecked Sendable {
                 withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { flags in
                     let f = flags.baseAddress!
                     parallelFor(pool, parts) { part, _ in
-                        let lo = input.count * part / parts, hi = input.count * (part + 1) / parts
-                        f[part] = anyNonFinite(input.baseAddress! + lo, count: hi - lo)
+                        f[part] = anyNonFinite(input.baseAddress!, count: input.count, slice: part, of: parts)
                     }
                     found = flags.contains(true)
                 }

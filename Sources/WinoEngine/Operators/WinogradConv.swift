@@ -371,15 +371,8 @@ final class WinogradConvLayer: Layer {
 
     /// Row blocks check the input they own (`checkedRegion`) just before transforming it; raster
     /// blocks (small planes, whose input is small) check one slice of the whole input per work
-    /// item (`checkSlice`), in the same parallel loop.
+    /// item, in the same parallel loop.
     var checksOwnInput: Bool { true }
-
-    /// Whether slice `item` of `items` equal slices of the `count` input values at `x` holds a
-    /// non-finite value.
-    func checkSlice(_ x: UnsafePointer<Float>, count: Int, item: Int, of items: Int) -> Bool {
-        let lo = count * item / items, hi = count * (item + 1) / items
-        return anyNonFinite(x + lo, count: hi - lo)
-    }
 
     /// The part of the input plane that row block `blk` checks for non-finite values
     /// (`RunContext.inputCheck`): block (tile row ty, segment bx) owns the input rows from
@@ -484,7 +477,7 @@ final class WinogradConvLayer: Layer {
                 if let check {
                     let bad = rowBlocks
                         ? self.checkRegion(x + (n * c + g * cg) * plane, block: blk, channels: cg * part / parts ..< cg * (part + 1) / parts)
-                        : self.checkSlice(x, count: inputCount, item: item, of: base * parts)
+                        : anyNonFinite(x, count: inputCount, slice: item, of: base * parts)
                     if bad { check.mark(thread) }
                 }
                 wk_wino_input(&gb, live.map { $0 + g * a2 }, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
@@ -518,7 +511,7 @@ final class WinogradConvLayer: Layer {
                         if let check {
                             let bad = rowBlocks
                                 ? fresh == 1 && self.checkRegion(x + (n * c + g * cg) * plane, block: blk, channels: 0 ..< cg)
-                                : !sharedV && self.checkSlice(x, count: inputCount, item: item, of: items)
+                                : !sharedV && anyNonFinite(x, count: inputCount, slice: item, of: items)
                             if bad { check.mark(thread) }
                         }
                         wk_wino_block(&gb, x + (n * c + g * cg) * plane, Int32(t0), Int32(count),
