@@ -29,6 +29,7 @@
 #include "wino_kernels.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // ---------------------------------------------------------------- tables
 // B^T and A^T of each variant (Docs/WINOGRAD.md); every entry is exact in float.
@@ -507,4 +508,67 @@ void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, i
     }
 #endif
     input_portable(g, x, t0, tb, c0, c1, V);
+}
+
+// ---------------------------------------------------------------- product ceiling
+static double seconds_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+// Products of one position are independent of each other's results, so repeated calls
+// overlap in the out-of-order core exactly as a layer's consecutive rows do.
+double wk_product_ceiling(int tiles, int channels, int row_len, int rows, int reps) {
+    if ((tiles != 16 && tiles != 32 && tiles != 64) || channels < 1 || channels > 256 || row_len < 1 ||
+        row_len > channels || rows < 1 || rows > 4096 || reps < 1)
+        return -1;
+#ifdef WK_X86
+    const int isa = wk_isa();
+    if (isa == 0) return -1;
+    const int tbs = tiles == 64 ? 6 : (tiles == 32 ? 5 : 4);
+    const long n = (long)rows * row_len;
+    float *V = aligned_alloc(64, sizeof(float) * ((size_t)channels * tiles + 16));
+    float *M = aligned_alloc(64, sizeof(float) * ((size_t)rows * tiles + 16));
+    float *values = malloc(sizeof(float) * (size_t)n);
+    uint8_t *cols = malloc((size_t)n);
+    int32_t *row_ptr = malloc(sizeof(int32_t) * ((size_t)rows + 1));
+    double best = -1;
+    if (V && M && values && cols && row_ptr) {
+        uint64_t s = 0x9E3779B97F4A7C15ull;
+        for (long i = 0; i < (long)channels * tiles; i++) V[i] = (float)((i % 17) - 8) * 0.01f;
+        for (int r = 0; r < rows; r++) {
+            row_ptr[r] = (int32_t)((long)r * row_len);
+            // row_len distinct channels in increasing order (selection sampling).
+            long e = (long)r * row_len;
+            int need = row_len;
+            for (int c = 0; c < channels && need > 0; c++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                if ((s >> 33) % (uint64_t)(channels - c) < (uint64_t)need) {
+                    cols[e] = (uint8_t)c;
+                    values[e] = (float)((int)(s >> 40) % 200 - 100) * 0.001f;
+                    e++;
+                    need--;
+                }
+            }
+        }
+        row_ptr[rows] = (int32_t)n;
+        // Each sample times 16 calls (a call of a few hundred entries is close to the clock's
+        // resolution); the first sample warms the caches.
+        for (int t = 0; t < reps + 1; t++) {
+            const double t0 = seconds_now();
+            for (int q = 0; q < 16; q++) {
+                if (isa == 2) products_8_avx512(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, rows, M);
+                else products_8_avx2(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, rows, M);
+            }
+            const double dt = (seconds_now() - t0) / 16;
+            if (t > 0 && (best < 0 || dt < best)) best = dt;
+        }
+    }
+    free(V); free(M); free(values); free(cols); free(row_ptr);
+    return best;
+#else
+    (void)tiles; (void)channels; (void)row_len; (void)rows; (void)reps;
+    return -1;
+#endif
 }

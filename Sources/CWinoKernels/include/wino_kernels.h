@@ -137,6 +137,16 @@ void wk_lrn(int C, int c0, int c1, long stride, int n, const float *x, float *y,
 /// floating-point operations done. Timing it gives the measured FMA peak of one thread.
 double wk_fma_burn(long iters, float *sink);
 
+/// Ceiling of the sparse product: the product kernel `wk_wino_block` uses (this instruction
+/// set's, 8-bit channel indices) run alone on data that stays in the L1, for one Winograd
+/// position: `rows` CSR rows of `row_len` entries each (distinct random channels of
+/// `channels`, in column order) against a V of `channels` x `tiles` floats (`tiles` 16, 32 or
+/// 64: the block width). Returns the fastest of `reps` calls in seconds (each call does
+/// 2 x rows x row_len x tiles floating-point operations), or a negative value where the
+/// arguments are out of range (channels 1-256, row_len 1-channels, rows 1-4096, reps >= 1)
+/// or the kernels are the portable ones (no SIMD product to measure).
+double wk_product_ceiling(int tiles, int channels, int row_len, int rows, int reps);
+
 /// Floats of scratch `wk_wino_block` needs.
 long wk_wino_scratch_floats(const wk_wino_geom *g);
 
