@@ -172,6 +172,10 @@ def main():
                           "--reps", "5" if quick else "10"]))
     with open(os.path.join(CACHE, "efficiency.json"), "w") as f:
         json.dump(eff, f, indent=1)
+    # The product kernel alone on data in the L1: what its structure leaves of the FMA peak.
+    ceiling = json.loads(run([bench, "ceiling", "--format", "json"]))
+    with open(os.path.join(CACHE, "ceiling.json"), "w") as f:
+        json.dump(ceiling, f, indent=1)
     report(rows, layer_seconds, model_text, args, threads, plain_text)
 
 
@@ -195,6 +199,25 @@ def efficiency_text():
     for r in eff:
         lines.append(f"| {r['layer']} | {r['batch']} | {r['nnz']} | {r['layer_ms']:.3f} | {r['no_product_ms']:.3f} | "
                      f"{r['product_share'] * 100:.0f}% | {r['product_gflops']:.1f} | {r['product_efficiency'] * 100:.0f}% |")
+    return "\n".join(lines)
+
+
+def ceiling_text():
+    path = os.path.join(CACHE, "ceiling.json")
+    if not os.path.exists(path):
+        return "(not run)"
+    with open(path) as f:
+        rows = json.load(f)
+    if not rows:
+        return "(no rows)"
+    best16 = max((r["of_peak"] for r in rows if r["tiles"] == 16), default=None)
+    lines = [f"FMA peak in this run: {rows[0]['peak_gflops']:.1f} GFLOP/s (the fastest of its short bursts)."
+             + (f" With blocks of 16 tiles the kernel alone reaches at most {best16 * 100:.0f}% of it." if best16 else ""),
+             "",
+             "| tiles per block | channels | entries per row | GFLOP/s | of FMA peak |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['tiles']} | {r['channels']} | {r['row_length']} | {r['gflops']:.1f} | {r['of_peak'] * 100:.0f}% |")
     return "\n".join(lines)
 
 
@@ -276,6 +299,20 @@ same machine speed (the difference of the two medians mixed this machine's fast 
 and once gave 98% of peak).
 
 {efficiency_text()}
+
+### Ceiling: the product kernel alone
+
+`wino-bench ceiling`: the same product kernel (this instruction set's, 8-bit channel indices) on
+one Winograd position whose V (16 KiB), weights and M stay in the L1, 32 rows per call: no
+transforms, no cache misses, no threads. What it leaves of the FMA peak is the kernel's own cost
+per entry (the column index, the weight's broadcast, one FMA per vector of 8 tiles) and per row
+(partial sums, their reduction, the store). Blocks of 16 tiles give 2 FMAs per entry with AVX2,
+and 10 of the 18 rows above run them: AlexNet conv3 (batch 1 and 8), conv4 and conv5 (batch 1),
+VGG16 conv3_1, conv4_1 and conv5_1 (batch 1 and 8). Their planes have at most 16 tiles per tile
+row or image, or wider blocks would make V (alpha^2 x C x tiles floats) exceed its limit of twice
+the L2 (`wino-infer --explain` names each layer's blocks).
+
+{ceiling_text()}
 
 ## Fast by default: a plain `swift build -c release` against the Makefile's tuned build
 

@@ -564,6 +564,18 @@ double wk_product_ceiling(int tiles, int channels, int row_len, int rows, int re
             const double dt = (seconds_now() - t0) / 16;
             if (t > 0 && (best < 0 || dt < best)) best = dt;
         }
+        // A ceiling of wrong products would be meaningless: every row against a Double sum.
+        for (int r = 0; r < rows && best > 0; r++)
+            for (int l = 0; l < tiles; l++) {
+                double want = 0, mag = 0;
+                for (long e = row_ptr[r]; e < row_ptr[r + 1]; e++) {
+                    const double term = (double)values[e] * V[(long)cols[e] * tiles + l];
+                    want += term;
+                    mag += term < 0 ? -term : term;
+                }
+                const double got = M[(long)r * tiles + l], err = got - want;
+                if ((err < 0 ? -err : err) > 1e-5 * mag + 1e-30) best = -2;
+            }
     }
     free(V); free(M); free(values); free(cols); free(row_ptr);
     return best;

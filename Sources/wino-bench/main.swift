@@ -10,7 +10,7 @@ struct WinoBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wino-bench",
         abstract: "Benchmarks of wino's convolution backends against baselines measured in the same run.",
-        subcommands: [Layers.self, ModelBench.self, Check.self, Efficiency.self])
+        subcommands: [Layers.self, ModelBench.self, Check.self, Efficiency.self, Ceiling.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case md, csv, json }

@@ -76,6 +76,36 @@ final class GemmTests: XCTestCase {
     }
 }
 
+final class ProductCeilingTests: XCTestCase {
+    /// wk_product_ceiling (wino-bench ceiling) rejects arguments out of range, has nothing to
+    /// measure with the portable kernels, and times correct products (it checks them against
+    /// Double sums) with every SIMD instruction set, block width and row length.
+    func testCeilingRejectsBadArgumentsAndTimesCorrectProducts() {
+        for (tiles, channels, len, rows, reps) in [(8, 64, 8, 4, 1), (48, 64, 8, 4, 1), (16, 0, 1, 4, 1), (16, 257, 8, 4, 1),
+                                                   (16, 64, 0, 4, 1), (16, 64, 65, 4, 1), (16, 64, 8, 0, 1), (16, 64, 8, 4097, 1),
+                                                   (16, 64, 8, 4, 0)] {
+            XCTAssertEqual(wk_product_ceiling(Int32(tiles), Int32(channels), Int32(len), Int32(rows), Int32(reps)), -1,
+                           "tiles \(tiles), channels \(channels), row length \(len), rows \(rows), reps \(reps)")
+        }
+        wk_limit_isa(0)
+        XCTAssertEqual(wk_product_ceiling(16, 64, 8, 4, 1), -1, "portable kernels")
+        wk_reset_isa()
+        guard wk_isa() > 0 else { return }
+        for isa in 1...wk_isa() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for tiles in [16, 32, 64] {
+                // Rows shorter than, as long as and longer than the kernel's partial sums; all channels.
+                for len in [1, 3, 7, 8, 9, 48, 4096 / tiles] where len <= min(256, 4096 / tiles) {
+                    let s = wk_product_ceiling(Int32(tiles), Int32(min(256, 4096 / tiles)), Int32(len), 5, 2)
+                    XCTAssertGreaterThan(s, 0, "isa \(isa), tiles \(tiles), row length \(len)")
+                    XCTAssertLessThan(s, 1, "isa \(isa), tiles \(tiles), row length \(len)")
+                }
+            }
+        }
+    }
+}
+
 final class ThreadPoolTests: XCTestCase {
     func testEveryIndexRunsExactlyOnceForAnyThreadAndItemCount() {
         for threads in [1, 2, 3, 8] {
