@@ -22,19 +22,40 @@ func timedRuns(_ n: Int, _ body: () throws -> Void) rethrows -> [Double] {
     return out
 }
 
+/// The timings of runners run in alternating rounds.
+struct InterleavedResult {
+    /// Each runner's statistics over all its samples (nil for a nil runner).
+    var stats: [Stats?]
+    /// Each runner's median time in each round (empty for a nil runner).
+    var roundMedians: [[Double]]
+
+    /// How many times faster runner `ours` is than runner `baseline`: the median over rounds of
+    /// the ratio of their round medians (nil where either runner was nil). Adjacent rounds see
+    /// the same phase of this machine's drifting speed, so each round's ratio is free of it;
+    /// the ratio of the two overall medians is not, when the phases fall unevenly on the sides.
+    func ratio(_ baseline: Int, over ours: Int) -> Double? {
+        let b = roundMedians[baseline], o = roundMedians[ours]
+        guard !b.isEmpty, b.count == o.count else { return nil }
+        return Stats(zip(b, o).map { $0 / $1 }).median
+    }
+}
+
 /// Alternates rounds of every runner (nil entries are skipped and give nil) until each has at
 /// least `reps` samples and `minSeconds` of runs, and at least `minRounds` rounds were run.
 /// Each round runs a runner for about `chunkMs` (at least one repetition, after one untimed
 /// run); a short pause between runners lets the previous side's spinning threads go to sleep.
-func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 5, chunkMs: Double = 50,
-                 _ runners: [Runner?]) throws -> [Stats?] {
+func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 9, chunkMs: Double = 50,
+                 _ runners: [Runner?]) throws -> InterleavedResult {
     var samples = runners.map { _ in [Double]() }
+    var roundMedians = runners.map { _ in [Double]() }
     var chunk = runners.map { _ in 1 }
     var round = 0
     while true {
         for (i, runner) in runners.enumerated() {
             guard let runner = runner else { continue }
-            samples[i] += try runner(chunk[i])
+            let times = try runner(chunk[i])
+            samples[i] += times
+            roundMedians[i].append(Stats(times).median)
             usleep(10_000)
         }
         round += 1
@@ -46,7 +67,8 @@ func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 5, chunkM
         let enough = live.allSatisfy { samples[$0].count >= reps && samples[$0].reduce(0, +) >= minSeconds * 1000 }
         if (round >= minRounds && enough) || round >= 400 { break }
     }
-    return runners.indices.map { runners[$0] == nil ? nil : Stats(samples[$0]) }
+    return InterleavedResult(stats: runners.indices.map { runners[$0] == nil ? nil : Stats(samples[$0]) },
+                             roundMedians: roundMedians)
 }
 
 /// onnxruntime as a baseline server (scripts/ort_bench.py): one process for the whole run,

@@ -40,7 +40,10 @@ struct Row: Codable {
     var direct_ms: Double?
     var direct_ratio: Double?
     var onnxruntime_ms: Double?
+    /// Ratios: the median over rounds of the baseline's round median / ours (`InterleavedResult.ratio`).
     var onnxruntime_ratio: Double?
+    /// onnxruntime's overall median / ours (affected by the machine's drift where the ratio above is not).
+    var onnxruntime_ratio_of_medians: Double?
 }
 
 func printRows(_ rows: [Row], format: OutputFormat) {
@@ -51,11 +54,11 @@ func printRows(_ rows: [Row], format: OutputFormat) {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try! enc.encode(rows), as: UTF8.self))
     case .csv:
-        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio")
+        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio,onnxruntime_ratio_of_medians")
         for r in rows {
             print([r.layer, "\(r.batch)", "\(r.threads)", "\(r.density)", f(r.median_ms, 4), f(r.min_ms, 4), f(r.max_ms, 4),
                    f(r.effective_gflops, 1), f(r.dense_winograd_ms, 4), f(r.dense_winograd_ratio), f(r.direct_ms, 4),
-                   f(r.direct_ratio), f(r.onnxruntime_ms, 4), f(r.onnxruntime_ratio)].joined(separator: ","))
+                   f(r.direct_ratio), f(r.onnxruntime_ms, 4), f(r.onnxruntime_ratio), f(r.onnxruntime_ratio_of_medians)].joined(separator: ","))
         }
     case .md:
         print("| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs own direct | vs onnxruntime |")
@@ -136,16 +139,19 @@ struct Layers: ParsableCommand {
                         ortLoaded ? ort!.runner(id) : nil,
                     ]
                     for d in sparse { runners.append(try runner(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))) }
-                    let stats = try interleaved(reps: reps, runners)
+                    let result = try interleaved(reps: reps, runners)
                     if ortLoaded { ort!.drop(id) }
+                    let stats = result.stats
                     let dense = stats[0], dir = stats[1], o = stats[2]
                     for d in dens {
-                        let st = d == 1.0 && !noDense ? dense! : stats[3 + sparse.firstIndex(of: d)!]!
+                        let ours = d == 1.0 && !noDense ? 0 : 3 + sparse.firstIndex(of: d)!
+                        let st = stats[ours]!
                         rows.append(Row(layer: s.name, batch: b, threads: t, density: d, median_ms: st.median, min_ms: st.min,
                                         max_ms: st.max, effective_gflops: s.flopsPerImage * Double(b) / (st.median * 1e6),
-                                        dense_winograd_ms: dense?.median, dense_winograd_ratio: dense.map { $0.median / st.median },
-                                        direct_ms: dir?.median, direct_ratio: dir.map { $0.median / st.median },
-                                        onnxruntime_ms: o?.median, onnxruntime_ratio: o.map { $0.median / st.median }))
+                                        dense_winograd_ms: dense?.median, dense_winograd_ratio: result.ratio(0, over: ours),
+                                        direct_ms: dir?.median, direct_ratio: result.ratio(1, over: ours),
+                                        onnxruntime_ms: o?.median, onnxruntime_ratio: result.ratio(2, over: ours),
+                                        onnxruntime_ratio_of_medians: o.map { $0.median / st.median }))
                         if format == .md {
                             FileHandle.standardError.write(Data(String(format: "%@ b%d t%d d%.2f: %.3f ms, %.0f GFLOP/s\n",
                                 s.name, b, t, d, st.median, rows.last!.effective_gflops).utf8))
@@ -186,7 +192,8 @@ struct ModelBench: ParsableCommand {
         // Ours and onnxruntime in alternating rounds (same machine load for both).
         let ort = onnx == nil ? nil : OrtServer()
         let ortLoaded = ort?.load(["op": "model", "id": "m", "path": onnx!, "shape": [batch] + m.inputShape, "threads": threads]) ?? false
-        let stats = try interleaved(reps: reps, [ours, ortLoaded ? ort!.runner("m") : nil])
+        let result = try interleaved(reps: reps, [ours, ortLoaded ? ort!.runner("m") : nil])
+        let stats = result.stats
         let st = stats[0]!
         var perLayer = [String: [Double]]()
         var order = [String]()
@@ -199,8 +206,9 @@ struct ModelBench: ParsableCommand {
         print("model \(model): batch \(batch), threads \(threads)")
         print(String(format: "wino:        median %.3f ms (%.3f-%.3f), %.1f images/s", st.median, st.min, st.max, Double(batch) * 1000 / st.median))
         if let o = stats[1] {
-            print(String(format: "onnxruntime: median %.3f ms (%.3f-%.3f), %.1f images/s; wino is %.2fx faster (timed in alternating rounds)",
-                         o.median, o.min, o.max, Double(batch) * 1000 / o.median, o.median / st.median))
+            print(String(format: "onnxruntime: median %.3f ms (%.3f-%.3f), %.1f images/s; wino is %.2fx faster (timed in alternating rounds: the median of the %d rounds' ratios; the ratio of the medians is %.2fx)",
+                         o.median, o.min, o.max, Double(batch) * 1000 / o.median, result.ratio(1, over: 0)!,
+                         result.roundMedians[0].count, o.median / st.median))
         }
         print("per layer (median ms):")
         for name in order { print(String(format: "  %-20@ %8.3f", name as NSString, Stats(perLayer[name]!).median)) }
