@@ -25,4 +25,11 @@ for t in 1 2 4 8 16; do
     unset WINO_AVX512
   done
 done
-(cd /tmp && grep -H "wino:" model-*.txt) | tee "$OUT/models.txt"; cat "$OUT/check.md"
+(cd /tmp && grep -H "wino:" model-*.txt) | tee "$OUT/models.txt"
+# 4. The product kernel's ceiling (alone, data in the L1), AVX2 then AVX-512, one thread.
+for isa in avx2 avx512; do
+  [ $isa = avx2 ] && export WINO_AVX512=0
+  timeout 30 "$B" ceiling --format csv > "$OUT/ceiling-$isa.csv" 2>&1; echo "ceiling $isa rc=$?"
+  unset WINO_AVX512
+done
+cat "$OUT/check.md"

@@ -24,3 +24,19 @@ for isa in ("avx2", "avx512"):
         m = re.search(rf"^model-{isa}-t{t}\.txt:.*?([\d.]+) images/s", models, re.M)
         vals.append(f"{float(m.group(1)):.0f}" if m else "-")
     print(f"| {'AVX-512' if isa == 'avx512' else 'AVX2'} images/s | " + " | ".join(vals) + " |")
+print()
+print("| product ceiling (one thread, data in the L1) | tiles per block | entries per row | GFLOP/s | of FMA peak |")
+print("|---|---|---|---|---|")
+for isa in ("avx2", "avx512"):
+    path = os.path.join(d, f"ceiling-{isa}.csv")
+    if not os.path.exists(path):
+        continue
+    name = "AVX-512" if isa == "avx512" else "AVX2"
+    try:
+        rows = [(r["tiles"], r["row_length"], float(r["gflops"]), float(r["of_peak"])) for r in csv.DictReader(open(path))]
+    except (KeyError, ValueError):
+        rows = []
+    if not rows:   # a failed run leaves its error text instead of CSV
+        print(f"| {name} | (failed: see ceiling-{isa}.csv) | | | |")
+    for tiles, length, gflops, of_peak in rows:
+        print(f"| {name} | {tiles} | {length} | {gflops:.1f} | {of_peak * 100:.0f}% |")
