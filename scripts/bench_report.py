@@ -179,14 +179,20 @@ def main():
     report(rows, layer_seconds, model_text, args, threads, plain_text)
 
 
-def efficiency_text():
-    path = os.path.join(CACHE, "efficiency.json")
+def cached_rows(name):
+    """The rows a run stored in CACHE/name, or the text to print instead (not run, no rows)."""
+    path = os.path.join(CACHE, name)
     if not os.path.exists(path):
-        return "(not run)"
+        return None, "(not run)"
     with open(path) as f:
-        eff = json.load(f)
-    if not eff:
-        return "(no rows)"
+        rows = json.load(f)
+    return (rows, None) if rows else (None, "(no rows)")
+
+
+def efficiency_text():
+    eff, missing = cached_rows("efficiency.json")
+    if missing:
+        return missing
     peak = eff[0]["peak_gflops"]
     effs = sorted(r["product_efficiency"] for r in eff)
     lines = [f"Measured single-thread FMA peak of the kernels' instruction set: **{peak:.1f} GFLOP/s** "
@@ -203,13 +209,9 @@ def efficiency_text():
 
 
 def ceiling_text():
-    path = os.path.join(CACHE, "ceiling.json")
-    if not os.path.exists(path):
-        return "(not run)"
-    with open(path) as f:
-        rows = json.load(f)
-    if not rows:
-        return "(no rows)"
+    rows, missing = cached_rows("ceiling.json")
+    if missing:
+        return missing
     best16 = max((r["of_peak"] for r in rows if r["tiles"] == 16), default=None)
     lines = [f"FMA peak in this run: {rows[0]['peak_gflops']:.1f} GFLOP/s (the fastest of its short bursts)."
              + (f" With blocks of 16 tiles the kernel alone reaches at most {best16 * 100:.0f}% of it." if best16 else ""),

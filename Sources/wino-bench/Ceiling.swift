@@ -89,9 +89,7 @@ struct Ceiling: ParsableCommand {
         }
         switch format {
         case .json:
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(rows), as: UTF8.self))
+            try printJSON(rows)
         case .csv:
             print("tiles,channels,row_length,rows,gflops,peak_gflops,of_peak")
             for r in rows {

@@ -119,9 +119,7 @@ struct Efficiency: ParsableCommand {
         }
         switch format {
         case .json:
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(rows), as: UTF8.self))
+            try printJSON(rows)
         case .csv:
             print("layer,batch,density,nnz,layer_ms,no_product_ms,product_share,product_gflops,peak_gflops,product_efficiency")
             for r in rows {

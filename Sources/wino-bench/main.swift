@@ -46,13 +46,19 @@ struct Row: Codable {
     var onnxruntime_ratio_of_medians: Double?
 }
 
-func printRows(_ rows: [Row], format: OutputFormat) {
+/// Prints `rows` as pretty-printed JSON with sorted keys (every subcommand's `--format json`);
+/// throws where a value cannot be encoded (a non-finite number).
+func printJSON<T: Encodable>(_ rows: [T]) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try enc.encode(rows), as: UTF8.self))
+}
+
+func printRows(_ rows: [Row], format: OutputFormat) throws {
     func f(_ x: Double?, _ digits: Int = 2) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "-" }
     switch format {
     case .json:
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try! enc.encode(rows), as: UTF8.self))
+        try printJSON(rows)
     case .csv:
         print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio,onnxruntime_ratio_of_medians")
         for r in rows {
@@ -160,7 +166,7 @@ struct Layers: ParsableCommand {
                 }
             }
         }
-        printRows(rows, format: format)
+        try printRows(rows, format: format)
     }
 }
 
