@@ -141,8 +141,9 @@ double wk_fma_burn(long iters, float *sink);
 /// set's, 8-bit channel indices) run alone on data that stays in the L1, for one Winograd
 /// position: `rows` CSR rows of `row_len` entries each (distinct random channels of
 /// `channels`, in column order) against a V of `channels` x `tiles` floats (`tiles` 16, 32 or
-/// 64: the block width). Returns the fastest of `reps` calls in seconds (each call does
-/// 2 x rows x row_len x tiles floating-point operations); -1 where the arguments are out of
+/// 64: the block width). Returns the seconds of one call (2 x rows x row_len x tiles
+/// floating-point operations): the fastest of `reps` samples of 16 calls each, after one
+/// warm-up sample; -1 where the arguments are out of
 /// range (channels 1-256, row_len 1-channels, rows 1-4096, reps >= 1), the kernels are the
 /// portable ones (no SIMD product to measure) or memory runs out; -2 where a product differs
 /// from its Double sum by more than 1e-5 of the sum of its terms' magnitudes.
