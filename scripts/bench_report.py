@@ -311,9 +311,9 @@ and once gave 98% of peak).
 ### Ceiling: the product kernel alone
 
 `wino-bench ceiling`: the same product kernel (this instruction set's, 8-bit channel indices) on
-one Winograd position whose V (16 KiB), weights and M stay in the L1, 32 rows per call: no
-transforms, no cache misses, no threads. What it leaves of the FMA peak is the kernel's own cost
-per entry (the column index, the weight's broadcast, one FMA per vector of 8 tiles) and per row
+one Winograd position whose V (16 KiB), weights and M (20-38 KiB together) stay in or next to
+the L1, 32 rows per call: no transforms, no misses beyond the L2, no threads. What it leaves of
+the FMA peak is the kernel's own cost per entry (the column index, the weight's broadcast, one FMA per vector of 8 tiles) and per row
 (partial sums, their reduction, the store). Blocks of 16 tiles give 2 FMAs per entry with AVX2,
 and 10 of the 18 rows above run them: AlexNet conv3 (batch 1 and 8), conv4 and conv5 (batch 1),
 VGG16 conv3_1, conv4_1 and conv5_1 (batch 1 and 8). Their planes have at most 16 tiles per tile

@@ -1,7 +1,8 @@
 // wino-bench ceiling: the most the sparse product can reach on this core. The product kernel
 // the layers use (`wk_product_ceiling`: this instruction set's, 8-bit channel indices) runs
-// alone on one Winograd position whose V (16 KiB), weights and M stay in the L1: no input or
-// output transform, no cache misses, no threads. What remains is the kernel's own cost per
+// alone on one Winograd position whose V (16 KiB), weights and M (20-38 KiB together) stay in
+// or next to the L1 (32 KiB here): no input or output transform, no misses beyond the L2, no
+// threads. What remains is the kernel's own cost per
 // entry (the column index, the weight's broadcast, one FMA per vector of tiles) and per row
 // (partial sums, their reduction, the store), so the figure depends on the block width (tiles
 // per row of V) and the row length. `wino-bench efficiency` measures the layers' products
