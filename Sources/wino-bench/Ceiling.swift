@@ -24,7 +24,7 @@ struct CeilingRow: Codable {
 
 struct Ceiling: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Single-thread ceiling of the sparse product: its kernel alone on data in the L1, against the measured FMA peak.")
+        abstract: "Single-thread ceiling of the sparse product: its kernel alone on data in or next to the L1, against the measured FMA peak.")
 
     @Option(help: "Comma-separated block widths (tiles per row of V): 16, 32 or 64.")
     var tiles = "16,32,64"
