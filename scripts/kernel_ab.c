@@ -23,6 +23,8 @@
 //   live=0   V stored for every position (before stop 13: also for those where no row of the
 //            group has an entry)
 //   skip=0   empty rows not marked in row_pos (before stop 13: their products computed)
+//   stage=N  AVX2 small planes (raster blocks): 2 (default, as the engine) direct masked loads
+//            where they apply, else staged; 1 staged (before stop 15); 0 gathers
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -103,7 +105,7 @@ static float *pruned_winograd(int a, int r) {
 }
 static float *pattern;   // the pruned weights (built once)
 typedef struct {
-    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff;
+    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff, stage;
     uint16_t *rk;
     uint8_t *pd, *live;
     wk_wino_geom g;
@@ -196,6 +198,7 @@ static void build(config *c, const char *spec) {
     const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 1024) << 10;
     const int kc = setting(spec, "kc=", 0), split = setting(spec, "split=", 1);
     c->scan = setting(spec, "scan=", 0);
+    c->stage = setting(spec, "stage=", 2);
     c->xoff = setting(spec, "xoff=", 0);
     const int cands[2] = {32, 64};
     c->rowBlocks = tilesW >= 8;
@@ -415,6 +418,7 @@ int main(int argc, char **argv) {
     double *ta = malloc(8 * reps), *tb = malloc(8 * reps), *ratio = malloc(8 * reps);
     for (int r = 0; r < 2 * reps + 4; r++) {     // two warm-up calls of each first
         cur = &cf[r & 1];
+        wk_set_staging(cur->stage);
         const double t0 = now();
         if (cur->scan) run_all(2);
         if (cur->sharedV) run_all(0);

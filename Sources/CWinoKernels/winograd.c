@@ -107,12 +107,13 @@ static inline int kchunk(const wk_wino_geom *g) {
 // Channels ahead whose input patch the input transform prefetches.
 #define WK_PF_DIST 4
 
-// AVX2 stages small planes (raster blocks) instead of gathering, and stores their tiles row
-// by row instead of lane by lane; tests turn both off to run the gather and per-lane paths,
-// whose index logic AVX-512 uses, on AVX2 machines too.
-static int stage_enabled = 1;
+// AVX2 reads small planes (raster blocks) with masked 4-float loads (2, the default; or
+// staged copies, 1, where those do not apply) instead of gathering, and stores their tiles
+// row by row instead of lane by lane; tests select each input path, and 0 runs the gather and
+// per-lane paths, whose index logic AVX-512 uses, on AVX2 machines too.
+static int stage_enabled = 2;
 
-void wk_set_staging(int on) { stage_enabled = on != 0; }
+void wk_set_staging(int on) { stage_enabled = on; }
 
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }

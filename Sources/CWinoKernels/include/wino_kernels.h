@@ -69,9 +69,12 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
 /// layout `wk_wino_block` reads; `live` as there): lets several threads share one block's V.
 void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, int t0, int tb, int c0, int c1, float *V);
 
-/// Turns the AVX2 small-plane paths (staged input, per-tile-row stores) on (1, the default) or
-/// off (0: masked gathers and per-lane stores, the index logic AVX-512 uses). For tests.
-void wk_set_staging(int on);
+/// Selects the AVX2 small-plane paths (raster blocks). 2 (the default): the input transform
+/// reads each tile's patch rows from the plane with masked 4-float loads (F(4x4,5x5) only where
+/// each vector's tiles run along tile rows), else from a zero-padded staged copy; 1: always the
+/// staged copy; both store output tiles row by row. 0: masked gathers and per-lane stores (the
+/// index logic AVX-512 uses). For tests and paired timings.
+void wk_set_staging(int mode);
 
 /// Caps the out-channels per product chunk (`wk_wino_geom.KC`) at `cap` (0: no cap). For tests:
 /// runs the chunk loop with several chunks and a tail on small layers.
