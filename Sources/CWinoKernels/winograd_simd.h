@@ -325,6 +325,20 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
                     VT r[A < 8 ? 8 : A], a[4];                                                     \
                     const int *o = off[grp][i][0];                                                 \
                     const __m128i *mk = msk[grp][i][0];                                            \
+                    if (NQ == 2 && adj[grp]) {                                                     \
+                        /* Each half's pieces are 4 floats apart from its first: one offset. */   \
+                        const float *p0 = src + o[0], *p1 = src + o[4];                            \
+                        const __m128i *mk1 = msk[grp][i][NQ - 1];                                  \
+                        for (int k = 0; k < 4; k++)                                                \
+                            a[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(p0 + 4 * k, mk[k])), \
+                                                        _mm_maskload_ps(p1 + 4 * k, mk[k + 4]), 1); \
+                        FN(tr4)(a[0], a[1], a[2], a[3], r);                                        \
+                        const VT b3 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(p0 + 16, mk1[3])), \
+                                                           _mm_maskload_ps(p1 + 16, mk1[7]), 1);   \
+                        FN(tr4)(a[1], a[2], a[3], b3, r + 4);                                      \
+                        FN(bt1d_##N)(r, 1, u + i * A, 1);                                          \
+                        continue;                                                                  \
+                    }                                                                              \
                     for (int k = 0; k < 4; k++)                                                    \
                         a[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(src + o[k], mk[k])), \
                                                     _mm_maskload_ps(src + o[k + 4], mk[k + 4]), 1); \
@@ -333,9 +347,7 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
                         const int *o1 = off[grp][i][NQ - 1];                                       \
                         const __m128i *mk1 = msk[grp][i][NQ - 1];                                  \
                         VT b[4];                                                                   \
-                        if (adj[grp]) { b[0] = a[1]; b[1] = a[2]; b[2] = a[3]; }                   \
-                        else                                                                       \
-                            for (int k = 0; k < 3; k++)                                            \
+                        for (int k = 0; k < 3; k++)                                                \
                                 b[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(src + o1[k], mk1[k])), \
                                                             _mm_maskload_ps(src + o1[k + 4], mk1[k + 4]), 1); \
                         b[3] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(src + o1[3], mk1[3])), \
