@@ -573,6 +573,20 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
         }
     }
 }
+// The first n floats of half a vector's output row (VW / 2 tiles along one tile row):
+// out[0], out[1] (MM = 4: 16 floats) or out[0] (MM = 2: 8 floats), plain stores.
+INL void FN(store_half4)(float *p, const VT *out, int n) {
+    if (n >= 8) {
+        _mm256_storeu_ps(p, out[0]);
+        if (n >= 16) _mm256_storeu_ps(p + 8, out[1]);
+        else FN(store_part)(p + 8, out[1], n - 8);
+    } else FN(store_part)(p, out[0], n);
+}
+INL void FN(store_half2)(float *p, const VT *out, int n) {
+    if (n >= 8) _mm256_storeu_ps(p, out[0]);
+    else FN(store_part)(p, out[0], n);
+}
+#define HALF_ROWS stage_enabled
 #define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst)                              \
     do {                                                                                          \
         if (stage_enabled) FN(store_tiles##MM)(yv, tbase, trows, tcols, ow, dst);                 \
@@ -580,6 +594,9 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
             for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e]);           \
     } while (0)
 #else
+#define HALF_ROWS 0
+INL void FN(store_half4)(float *p, const VT *out, int n) { (void)p; (void)out; (void)n; }
+INL void FN(store_half2)(float *p, const VT *out, int n) { (void)p; (void)out; (void)n; }
 #define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst)                              \
     for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e])
 #endif
@@ -594,7 +611,8 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
     ATTR static void FN(output_##N)(const float *M, const int32_t *moff, int lane0,                \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
                                     const int32_t *tbase, const int8_t *trows, const int8_t *tcols, \
-                                    long obase, int orows, int ocount, int ow, float b, int relu, \
+                                    long obase, int orows, int ocount, const long *hbase,         \
+                                    const int *hcount, const int *hrows, int ow, float b, int relu, \
                                     float *dst, int nt) {                                          \
         /* Column 1 of A^T is all ones (the point 1), so adding the bias at position (1, 1) */    \
         /* adds it to every output of the tile: one add instead of MM * MM.                 */    \
@@ -620,6 +638,30 @@ INL void FN(store_tiles2)(const VT *yv, const int32_t *tbase, const int8_t *trow
                     for (int q = 0; q < MM; q++) V_STREAM(o + q * VW, out[q]);                     \
                 else                                                                               \
                     for (int q = 0; q < MM; q++) V_STOREU(o + q * VW, out[q]);                     \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        if (HALF_ROWS && hcount[0] >= 0 && hcount[1] >= 0) {                                       \
+            /* AVX2: each half of the vector (4 tiles) lies in one tile row, or is dead: its */   \
+            /* output rows are hcount contiguous floats, stored as in a row group (small     */   \
+            /* planes 4-7 tiles wide; measured, paired, one thread: AlexNet conv3-conv5 and  */   \
+            /* VGG16 conv5_1 2-8% faster than storing tile by tile).                         */   \
+            VT t[MM * A];                                                                          \
+            for (int j = 0; j < A; j++) {                                                          \
+                VT col[A];                                                                         \
+                for (int r = 0; r < A; r++) col[r] = V_LOAD(M + moff[r * A + j] + lane0);          \
+                if (j == 1) col[1] = V_ADD(col[1], V_SET1(b));                                     \
+                FN(at1d_##N)(col, 1, t + j, A);                                                    \
+            }                                                                                      \
+            const VT zero = V_ZERO();                                                              \
+            for (int i = 0; i < MM && (i < hrows[0] || i < hrows[1]); i++) {                       \
+                VT yr[MM], out[MM];                                                                \
+                FN(at1d_##N)(t + i * A, 1, yr, 1);                                                 \
+                if (relu)                                                                          \
+                    for (int q = 0; q < MM; q++) yr[q] = V_MAX(yr[q], zero);                       \
+                FN(inter##MM)(yr, out);                                                            \
+                for (int h = 0; h < 2; h++)                                                        \
+                    if (i < hrows[h]) FN(store_half##MM)(dst + hbase[h] + (long)i * ow, out + h * (MM / 2), hcount[h]); \
             }                                                                                      \
             return;                                                                                \
         }                                                                                          \
@@ -802,8 +844,8 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     int32_t ook[64 / VW][16][VW] __attribute__((aligned(64)));
     int32_t tbase[64 / VW][VW];
     int8_t trows[64 / VW][VW], tcols[64 / VW][VW];
-    long obase[64 / VW];
-    int orows[64 / VW], ocount[64 / VW];
+    long obase[64 / VW], hbase[64 / VW][2];
+    int orows[64 / VW], ocount[64 / VW], hcount[64 / VW][2], hrows[64 / VW][2];
     for (int grp = 0; grp * VW < tb; grp++) {
         const int first = t0 + grp * VW, live = tb - grp * VW < VW ? tb - grp * VW : VW, tl0 = first % g->T;
         const int oy = (tl0 / g->tilesW) * m, ox = (tl0 % g->tilesW) * m;
@@ -811,6 +853,18 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         obase[grp] = (first / g->T) * g->yImage + (long)oy * g->OW + ox;
         orows[grp] = g->OH - oy;
         ocount[grp] = row_group ? (live * m < g->OW - ox ? live * m : g->OW - ox) : 0;
+        // Halves (VW / 2 lanes) in one tile row each: hcount contiguous floats per output row
+        // from hbase, hrows rows (0 and 0: no live lane); -1: not in one tile row.
+        for (int h = 0; h < 2; h++) {
+            const int l0 = grp * VW + h * (VW / 2), hl = tb - l0 < 0 ? 0 : (tb - l0 > VW / 2 ? VW / 2 : tb - l0);
+            const int tf = (t0 + l0) % g->T, hx = (tf % g->tilesW) * m, hy = (tf / g->tilesW) * m;
+            hbase[grp][h] = 0; hcount[grp][h] = 0; hrows[grp][h] = 0;
+            if (hl == 0) continue;
+            if ((tf % g->tilesW) + hl > g->tilesW) { hcount[grp][h] = -1; continue; }
+            hbase[grp][h] = ((t0 + l0) / g->T) * g->yImage + (long)hy * g->OW + hx;
+            hcount[grp][h] = hl * m < g->OW - hx ? hl * m : g->OW - hx;
+            hrows[grp][h] = g->OH - hy < m ? g->OH - hy : m;
+        }
         for (int l = 0; l < VW; l++) {
             const int lane = grp * VW + l, tile = t0 + (lane < tb ? lane : 0), tl = tile % g->T;
             const int base = (int)((tile / g->T) * g->yImage);
@@ -885,9 +939,9 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
             if (k + 1 < k1 && !nt)
                 for (int i = 0; i < npf; i++) __builtin_prefetch(dst + plane + pf[i], 1);
             for (int grp = 0; grp * VW < tb; grp++) {
-                if (v == 1) FN(output_2)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst, nt);
-                else if (v == 2) FN(output_4)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst, nt);
-                else FN(output_5)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], g->OW, bias[k], relu, dst, nt);
+                if (v == 1) FN(output_2)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], hbase[grp], hcount[grp], hrows[grp], g->OW, bias[k], relu, dst, nt);
+                else if (v == 2) FN(output_4)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], hbase[grp], hcount[grp], hrows[grp], g->OW, bias[k], relu, dst, nt);
+                else FN(output_5)(M, moff, grp * VW, oidx[grp], ook[grp], tbase[grp], trows[grp], tcols[grp], obase[grp], orows[grp], ocount[grp], hbase[grp], hcount[grp], hrows[grp], g->OW, bias[k], relu, dst, nt);
             }
         }
     }
@@ -895,6 +949,7 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
 }
 
 #undef STORE_TILES
+#undef HALF_ROWS
 #undef INL
 #undef FN
 #undef CAT

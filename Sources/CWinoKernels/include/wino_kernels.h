@@ -72,7 +72,8 @@ void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, i
 /// Selects the AVX2 small-plane paths (raster blocks). 2 (the default): the input transform
 /// reads each tile's patch rows from the plane with masked 4-float loads (F(4x4,5x5) only where
 /// each vector's tiles run along tile rows), else from a zero-padded staged copy; 1: always the
-/// staged copy; both store output tiles row by row. 0: masked gathers and per-lane stores (the
+/// staged copy; both store output rows of 4 tiles along a tile row (half a vector) with
+/// contiguous stores, other tiles row by row. 0: masked gathers and per-lane stores (the
 /// index logic AVX-512 uses). For tests and paired timings.
 void wk_set_staging(int mode);
 
