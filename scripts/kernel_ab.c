@@ -23,6 +23,8 @@
 //   live=0   V stored for every position (before stop 13: also for those where no row of the
 //            group has an entry)
 //   skip=0   empty rows not marked in row_pos (before stop 13: their products computed)
+//   pack=0   dense rows (dense weights, dense positions) stored row by row (before stop 15)
+//            instead of packed in 6-row strips (wk_dense_index)
 //   stage=N  AVX2 small planes (raster blocks): 2 (default, as the engine) direct masked loads
 //            where they apply, else staged; 1 staged (before stop 15); 0 gathers
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
@@ -245,7 +247,7 @@ static void build(config *c, const char *spec) {
     }
     // Non-temporal output stores for outputs of 8 MiB or more (WinogradConvLayer.streamBytes).
     const int stream = setting(spec, "nt=", yImage * N * 4 >= 8 << 20);
-    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream};
+    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream, Kg};
     c->g = g;
     c->base = c->units * G * c->blocks;
     c->sharedV = nth > 1 && c->base < nth;
@@ -374,6 +376,22 @@ static void build(config *c, const char *spec) {
                     c->live[gg * a2 + xi] = c->rp[(long)xi * K + (gg + 1) * Kg] > c->rp[(long)xi * K + gg * Kg];
         }
     }
+    // Dense rows (dense weights, dense positions) packed per (position, group) as the engine
+    // stores them (wk_dense_index); pack=0: row by row (before stop 15: KG 0).
+    if (setting(spec, "pack=", 1)) {
+        const int kfull = Kg / 6 * 6;
+        float *seg = malloc(4 * (size_t)Kg * Cg);
+        for (int xi = 0; xi < a2; xi++) {
+            if (!dense && !(c->pd && c->pd[xi])) continue;
+            for (int gg = 0; gg < G; gg++) {
+                float *base = c->val + c->rp[(long)xi * K + gg * Kg];
+                memcpy(seg, base, 4 * (size_t)Kg * Cg);
+                for (int k = 0; k < Kg; k++)
+                    for (int ch = 0; ch < Cg; ch++) base[wk_dense_index(k, ch, Cg, kfull)] = seg[(long)k * Cg + ch];
+            }
+        }
+        free(seg);
+    } else c->g.KG = 0;
     c->colKind = Cg <= 256 ? 2 : 1;
     c->cp = c->colKind == 2 ? (void *)col8 : (void *)col16;
     c->vF = wk_wino_v_floats(&c->g);

@@ -117,6 +117,12 @@ void wk_set_staging(int on) { stage_enabled = on; }
 
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
+// Rows of a group's dense segment held in 6-row strips (see wk_dense_index).
+static inline int dense_strip_rows(const wk_wino_geom *g) { return g->KG / 6 * 6; }
+
+long wk_dense_index(int k, int c, int C, int kfull) {
+    return k < kfull ? (long)(k / 6) * 6 * C + (long)c * 6 + k % 6 : (long)k * C + c;
+}
 
 long wk_wino_v_floats(const wk_wino_geom *g) {
     long a = var_a(g->variant), a2 = a * a;
@@ -237,7 +243,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
     const float *at = wk_table(v, 1);
     float d[64], t[64], o[64];
     if (transform_input) input_portable(g, x, t0, tb, 0, g->C, V);
-    (void)pos_dense;   // dense positions keep their column data: the generic row loop runs them
+    const int kfull = dense_strip_rows(g);
     // Per chunk of out-channels: the products into M[xi][k - kc] (out-channel k's row at
     // position xi is stored at row row_pos[k][xi] of the group), then the output transform.
     const int KC = kchunk(g);
@@ -252,10 +258,17 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
                 for (int l = 0; l < tb; l++) Mx[l] = 0;
                 if (pos == WK_EMPTY_ROW) continue;
                 const long row = first + pos;
+                if (g->dense || (pos_dense && pos_dense[xi])) {
+                    // Dense rows: the group's packed segment (wk_dense_index), channels in order.
+                    const float *seg = values + row_ptr[first];
+                    for (int c = 0; c < g->C; c++) {
+                        const float w = seg[wk_dense_index(pos, c, g->C, kfull)], *src = Vx + (long)c * TB;
+                        for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
+                    }
+                    continue;
+                }
                 for (int e = row_ptr[row]; e < row_ptr[row + 1]; e++) {
-                    // Dense weights carry no column data: row entries are the channels in order.
-                    const long off = g->dense ? (long)(e - row_ptr[row]) * TB : col_at(col_off, col_kind, e, TB);
-                    const float w = values[e], *src = Vx + off;
+                    const float w = values[e], *src = Vx + col_at(col_off, col_kind, e, TB);
                     for (int l = 0; l < tb; l++) Mx[l] += w * src[l];
                 }
             }
@@ -559,8 +572,8 @@ double wk_product_ceiling(int tiles, int channels, int row_len, int rows, int re
         for (int t = 0; t < reps + 1; t++) {
             const double t0 = seconds_now();
             for (int q = 0; q < 16; q++) {
-                if (isa == 2) products_8_avx512(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, rows, M);
-                else products_8_avx2(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, rows, M);
+                if (isa == 2) products_8_avx512(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, 0, 0, rows, M);
+                else products_8_avx2(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, 0, 0, rows, M);
             }
             const double dt = (seconds_now() - t0) / 16;
             if (t > 0 && (best < 0 || dt < best)) best = dt;

@@ -693,12 +693,14 @@ DEFINE_OUTPUT(4, 6, 4)
 DEFINE_OUTPUT(5, 8, 4)
 #undef DEFINE_OUTPUT
 
-// Dense weights (every row holds all C entries in column order, W[row][c] = values[row_ptr[row] + c]):
+// Dense weights (dense layers, and positions stored dense in sparse ones): each (position,
+// group) segment of kg rows x C is packed (`wk_dense_index`): 6-row strips with the 6 rows'
+// entries of each channel together, then the kg % 6 leftover rows row by row.
 // M[xi][kk][0..TBc) for kk < kn as a register-blocked product, 6 out-channels x 2 vectors of
-// tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts feed 12 FMAs).
-// Each element sums c in increasing order in one accumulator: the result depends only on the
-// row, not on how rows are grouped.
-INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wstride, const int R,
+// tiles per step (12 accumulators; per channel 2 loads of V and 6 broadcasts, from one
+// sequential stream of weights, feed 12 FMAs). Each element sums c in increasing order in one
+// accumulator: the result depends only on the row, not on how rows are grouped.
+INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, const long ws, const long cs, const int R,
                         const int NV, float *out, long ostride) {
     VT acc[6][2];
     for (int r = 0; r < R; r++)
@@ -707,7 +709,7 @@ INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wst
         const float *p = Vx + (long)c * TB;
         VT x0 = V_LOAD(p), x1 = NV > 1 ? V_LOAD(p + VW) : x0;
         for (int r = 0; r < R; r++) {
-            const VT wr = V_SET1(w[r * wstride + c]);
+            const VT wr = V_SET1(w[r * ws + c * cs]);
             acc[r][0] = V_FMA(wr, x0, acc[r][0]);
             if (NV > 1) acc[r][1] = V_FMA(wr, x1, acc[r][1]);
         }
@@ -716,27 +718,38 @@ INL void FN(dense_rows)(const float *Vx, int TB, int C, const float *w, long wst
         for (int v = 0; v < NV; v++) V_STORE(out + r * ostride + v * VW, acc[r][v]);
 }
 
-// One position's rows kk < kn, each all C entries in column order from w (row kk at w + kk * C).
-INL void FN(dense_position)(const float *Vx, int TB, int TBc, int C, const float *w, int kn, float *out) {
+// Rows k0 ..< k0 + kn of one position's group segment seg (packed, kfull = kg / 6 * 6 rows in
+// strips): whole strips 6 rows at a time, other rows one at a time. (kfull 0: every row row
+// by row, 6 rows at a time all the same.)
+INL void FN(dense_position)(const float *Vx, int TB, int TBc, int C, const float *seg, int kfull, int k0,
+                            int kn, float *out) {
     for (int v0 = 0; v0 < TBc; v0 += 2 * VW) {
         const int two = TBc - v0 >= 2 * VW;
-        int kk = 0;
-        for (; kk + 6 <= kn; kk += 6) {
-            if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 2, out + (long)kk * TBc + v0, TBc);
-            else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 6, 1, out + (long)kk * TBc + v0, TBc);
-        }
-        for (; kk < kn; kk++) {
-            if (two) FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 2, out + (long)kk * TBc + v0, TBc);
-            else FN(dense_rows)(Vx + v0, TB, C, w + (long)kk * C, C, 1, 1, out + (long)kk * TBc + v0, TBc);
+        for (int kk = 0; kk < kn;) {
+            const int k = k0 + kk;
+            float *o = out + (long)kk * TBc + v0;
+            const int strip = k % 6 == 0 && k + 6 <= kfull && kk + 6 <= kn;
+            if (strip || (kfull == 0 && kk + 6 <= kn)) {
+                const long ws = strip ? 1 : C, cs = strip ? 6 : 1;
+                if (two) FN(dense_rows)(Vx + v0, TB, C, seg + (long)k * C, ws, cs, 6, 2, o, TBc);
+                else FN(dense_rows)(Vx + v0, TB, C, seg + (long)k * C, ws, cs, 6, 1, o, TBc);
+                kk += 6;
+                continue;
+            }
+            const float *w = seg + wk_dense_index(k, 0, C, kfull);
+            const long cs = k < kfull ? 6 : 1;
+            if (two) FN(dense_rows)(Vx + v0, TB, C, w, 0, cs, 1, 2, o, TBc);
+            else FN(dense_rows)(Vx + v0, TB, C, w, 0, cs, 1, 1, o, TBc);
+            kk++;
         }
     }
 }
 
 ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int TB, int TBc, int C,
                                     const int32_t *row_ptr, const float *values, long row_stride,
-                                    long row0, int kn, float *M) {
-    for (int xi = 0; xi < a2; xi++)   // rows of one position are consecutive
-        FN(dense_position)(V + xi * xistride, TB, TBc, C, values + row_ptr[row_stride * xi + row0], kn,
+                                    long row_base, int kc, int kfull, int kn, float *M) {
+    for (int xi = 0; xi < a2; xi++)
+        FN(dense_position)(V + xi * xistride, TB, TBc, C, values + row_ptr[row_stride * xi + row_base], kfull, kc, kn,
                            M + (long)xi * ((long)kn * TBc + WK_PAD));
 }
 
@@ -796,14 +809,15 @@ ATTR static void FN(products_dense)(const float *V, long xistride, int a2, int T
     ATTR static void FN(products_##IDX)(const float *V, long xistride, int a2, int TBc, int tbs,   \
                                         int C, const uint8_t *pos_dense, int skip,                 \
                                         const int32_t *row_ptr, const IT *col_off,                 \
-                                        const float *values, long row_stride, long row0, int kn,   \
-                                        float *M) {                                                \
+                                        const float *values, long row_stride, long row0, int kc,   \
+                                        int kfull, int kn, float *M) {                             \
         for (int xi = 0; xi < a2; xi++) {                                                          \
             const float *Vx = V + xi * xistride;                                                   \
             const int32_t *rp = row_ptr + row_stride * xi + row0;                                  \
             float *out = M + (long)xi * ((long)kn * TBc + WK_PAD);                                 \
             if (pos_dense && pos_dense[xi]) {                                                      \
-                FN(dense_position)(Vx, 1 << tbs, TBc, C, values + rp[0], kn, out);                 \
+                /* (row0 - kc: the group's first row, where its packed segment starts) */          \
+                FN(dense_position)(Vx, 1 << tbs, TBc, C, values + rp[-kc], kfull, kc, kn, out);   \
                 continue;                                                                          \
             }                                                                                      \
             if (skip && rp[0] == rp[kn]) continue;   /* no entries in this chunk: nothing to store */ \
@@ -906,13 +920,13 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     // whole lines (a row group's stores start at a multiple of VW * MM floats, so partial
     // groups and edge rows, stored plainly, have lines of their own).
     const int nt = (stream_mode < 0 ? g->stream : stream_mode) && g->OW % 16 == 0 && ((uintptr_t)y & 63) == 0 && g->yImage % 16 == 0;
-    const int KC = kchunk(g);
+    const int KC = kchunk(g), kfull = dense_strip_rows(g);
     for (int kc = k0; kc < k1; kc += KC) {
         const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;
-        if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
-        else FN(products_32)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kn, M);
+        if (g->dense) FN(products_dense)(V, xistride, a2, g->TB, TBc, g->C, row_ptr, values, row_stride, row_base, kc, kfull, kn, M);
+        else if (col_kind == 2) FN(products_8)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const uint8_t *)col_off, values, row_stride, (long)row_base + kc, kc, kfull, kn, M);
+        else if (col_kind == 1) FN(products_16)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const uint16_t *)col_off, values, row_stride, (long)row_base + kc, kc, kfull, kn, M);
+        else FN(products_32)(V, xistride, a2, TBc, tbs, g->C, pos_dense, row_pos != 0, row_ptr, (const int32_t *)col_off, values, row_stride, (long)row_base + kc, kc, kfull, kn, M);
         const long mstride = (long)kn * TBc + WK_PAD;
         // The products store nothing for empty rows (row_pos marks them WK_EMPTY_ROW; wino-bench's
         // pruned layers: 53-69% of all rows, whole positions): the output transform reads them

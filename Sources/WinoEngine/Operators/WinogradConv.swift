@@ -218,7 +218,8 @@ final class WinogradConvLayer: Layer {
                             OH: Int32(oh), OW: Int32(ow), tilesW: Int32(tilesW), T: Int32(tiles), TB: Int32(tb),
                             TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow,
                             dense: storedDense ? 1 : 0,
-                            KC: Int32(max(window, kc0 / window * window)), KW: Int32(window), stream: 0)
+                            KC: Int32(max(window, kc0 / window * window)), KW: Int32(window), stream: 0,
+                            KG: Int32(kg))
         // The narrowest column data that fits: every entry streams its index with its weight
         // from memory once per block, so 5 bytes per entry beat 6 and 8. (The dense product
         // reads no column data.)
@@ -282,6 +283,21 @@ final class WinogradConvLayer: Layer {
                     return storedPtr[xi * K + (g + 1) * kg] > storedPtr[xi * K + g * kg] ? 1 : 0
                 }
                 if !live.contains(0) { live = [] }
+            }
+        }
+        // Dense rows (dense weights; positions stored dense) packed per (position, group) for
+        // the register-blocked product (`wk_dense_index`).
+        if storedDense || !densePositions.isEmpty {
+            let v = values.pointer, kfull = kg / 6 * 6
+            var seg = [Float](repeating: 0, count: kg * cg)
+            for xi in 0..<a2 where storedDense || densePositions[xi] != 0 {
+                for g in 0..<params.groups {
+                    let base = Int(storedPtr[xi * params.outChannels + g * kg])
+                    for i in 0..<(kg * cg) { seg[i] = v[base + i] }
+                    for k in 0..<kg {
+                        for ch in 0..<cg { v[base + Int(wk_dense_index(Int32(k), Int32(ch), Int32(cg), Int32(kfull)))] = seg[k * cg + ch] }
+                    }
+                }
             }
         }
         rowPos = positions
