@@ -607,6 +607,30 @@ INL void FN(store_half2)(float *p, const VT *out, int n) { (void)p; (void)out; (
 // memory for the other store paths (which made the compiler write all of them to the stack;
 // measured with `make kernel-ab`, paired, 2 threads: VGG16 conv1_2 2.6-3.2%, conv2_1 1-2%,
 // conv3_1 1.5% faster, the others within +-0.5%).
+// The output transform in two steps, as at2d_N (same operations, same bits): the columns of
+// A^T M into t (the bias added at position (1, 1)), then output row i (ReLU, interleaved into
+// the tiles' rows).
+#define DEFINE_OUT_PARTS(N, A, MM)                                                                 \
+    INL void FN(out_cols_##N)(const float *M, const int32_t *moff, int lane0, float b, VT *t) {    \
+        for (int j = 0; j < A; j++) {                                                              \
+            VT col[A];                                                                             \
+            for (int r = 0; r < A; r++) col[r] = V_LOAD(M + moff[r * A + j] + lane0);              \
+            if (j == 1) col[1] = V_ADD(col[1], V_SET1(b));                                         \
+            FN(at1d_##N)(col, 1, t + j, A);                                                        \
+        }                                                                                          \
+    }                                                                                              \
+    INL void FN(out_row_##N)(const VT *t, int i, int relu, VT *out) {                              \
+        VT yr[MM];                                                                                 \
+        FN(at1d_##N)(t + i * A, 1, yr, 1);                                                         \
+        if (relu)                                                                                  \
+            for (int q = 0; q < MM; q++) yr[q] = V_MAX(yr[q], V_ZERO());                           \
+        FN(inter##MM)(yr, out);                                                                    \
+    }
+DEFINE_OUT_PARTS(2, 4, 2)
+DEFINE_OUT_PARTS(4, 6, 4)
+DEFINE_OUT_PARTS(5, 8, 4)
+#undef DEFINE_OUT_PARTS
+
 #define DEFINE_OUTPUT(N, A, MM)                                                                    \
     ATTR static void FN(output_##N)(const float *M, const int32_t *moff, int lane0,                \
                                     const int32_t (*oidx)[VW], const int32_t (*ook)[VW],          \
@@ -620,19 +644,10 @@ INL void FN(store_half2)(float *p, const VT *out, int n) { (void)p; (void)out; (
             /* Whole row group: straight-line stores; non-temporal (nt) where the rows are */     \
             /* whole cache lines of a large output. Same operations as at2d_N, same bits.   */    \
             VT t[MM * A];                                                                          \
-            for (int j = 0; j < A; j++) {                                                          \
-                VT col[A];                                                                         \
-                for (int r = 0; r < A; r++) col[r] = V_LOAD(M + moff[r * A + j] + lane0);          \
-                if (j == 1) col[1] = V_ADD(col[1], V_SET1(b));                                     \
-                FN(at1d_##N)(col, 1, t + j, A);                                                    \
-            }                                                                                      \
-            const VT zero = V_ZERO();                                                              \
+            FN(out_cols_##N)(M, moff, lane0, b, t);                                                \
             for (int i = 0; i < MM; i++) {                                                         \
-                VT yr[MM], out[MM];                                                                \
-                FN(at1d_##N)(t + i * A, 1, yr, 1);                                                 \
-                if (relu)                                                                          \
-                    for (int q = 0; q < MM; q++) yr[q] = V_MAX(yr[q], zero);                       \
-                FN(inter##MM)(yr, out);                                                            \
+                VT out[MM];                                                                        \
+                FN(out_row_##N)(t, i, relu, out);                                                  \
                 float *o = dst + obase + (long)i * ow;                                             \
                 if (nt)                                                                            \
                     for (int q = 0; q < MM; q++) V_STREAM(o + q * VW, out[q]);                     \
@@ -647,19 +662,10 @@ INL void FN(store_half2)(float *p, const VT *out, int n) { (void)p; (void)out; (
             /* planes 4-7 tiles wide; measured, paired, one thread: AlexNet conv3-conv5 and  */   \
             /* VGG16 conv5_1 2-8% faster than storing tile by tile).                         */   \
             VT t[MM * A];                                                                          \
-            for (int j = 0; j < A; j++) {                                                          \
-                VT col[A];                                                                         \
-                for (int r = 0; r < A; r++) col[r] = V_LOAD(M + moff[r * A + j] + lane0);          \
-                if (j == 1) col[1] = V_ADD(col[1], V_SET1(b));                                     \
-                FN(at1d_##N)(col, 1, t + j, A);                                                    \
-            }                                                                                      \
-            const VT zero = V_ZERO();                                                              \
+            FN(out_cols_##N)(M, moff, lane0, b, t);                                                \
             for (int i = 0; i < MM && (i < hrows[0] || i < hrows[1]); i++) {                       \
-                VT yr[MM], out[MM];                                                                \
-                FN(at1d_##N)(t + i * A, 1, yr, 1);                                                 \
-                if (relu)                                                                          \
-                    for (int q = 0; q < MM; q++) yr[q] = V_MAX(yr[q], zero);                       \
-                FN(inter##MM)(yr, out);                                                            \
+                VT out[MM];                                                                        \
+                FN(out_row_##N)(t, i, relu, out);                                                  \
                 for (int h = 0; h < 2; h++)                                                        \
                     if (i < hrows[h]) FN(store_half##MM)(dst + hbase[h] + (long)i * ow, out + h * (MM / 2), hcount[h]); \
             }                                                                                      \
