@@ -113,7 +113,7 @@ static inline int kchunk(const wk_wino_geom *g) {
 // per-lane paths, whose index logic AVX-512 uses, on AVX2 machines too.
 static int stage_enabled = 2;
 
-void wk_set_staging(int on) { stage_enabled = on; }
+void wk_set_staging(int mode) { stage_enabled = mode; }
 
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
