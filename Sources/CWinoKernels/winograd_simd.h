@@ -247,8 +247,8 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
 // pieces with masked loads (zero outside the plane; offsets and masks computed once per block),
 // two tiles per vector, and transposed in registers as in the staged path. No copy: the staged
 // path's stores (a third of the input transform's) are gone. Measured (input transform alone,
-// paired, one thread): AlexNet conv5's 13x13 planes at batch 1 0.70x the staged time, 6x6
-// planes at batch 8 0.68x, F(2x2,3x3) 7x7 0.79x, F(4x4,5x5) 13x13 0.80x; F(4x4,5x5) on 27x27
+// paired, one thread): AlexNet conv5's 13x13 planes at batch 1 0.66x the staged time, 6x6
+// planes at batch 8 0.70x, F(2x2,3x3) 7x7 0.79x, F(4x4,5x5) 13x13 0.76x; F(4x4,5x5) on 27x27
 // planes (vectors across tile rows, 16 pieces per patch row) was 1.13x: staged there.
 // Masked-off lanes are never read, so the offsets of pieces left of a plane's first column
 // may point before it. Returns 0 (caller stages) where it does not apply.
