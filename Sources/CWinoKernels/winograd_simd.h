@@ -148,6 +148,10 @@ INL void FN(tr4)(VT r0, VT r1, VT r2, VT r3, VT *c) {
     c[2] = _mm256_shuffle_ps(t1, t3, 0x44);
     c[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
 }
+// [4 floats at lo | 4 floats at hi], each masked (lanes outside the plane read as 0).
+INL VT FN(pieces2)(const float *lo, __m128i mlo, const float *hi, __m128i mhi) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(lo, mlo)), _mm_maskload_ps(hi, mhi), 1);
+}
 // Elements j0 .. j0 + 3 of one patch row of the 8 tiles at p + o[l].
 INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
     FN(tr4)(_mm256_loadu2_m128(p + o[4] + j0, p + o[0] + j0), _mm256_loadu2_m128(p + o[5] + j0, p + o[1] + j0),
@@ -329,31 +333,16 @@ INL void FN(cols4)(const float *p, const int *o, int j0, VT *c) {
                         /* Each half's pieces are 4 floats apart from its first: one offset. */   \
                         const float *p0 = src + o[0], *p1 = src + o[4];                            \
                         const __m128i *mk1 = msk[grp][i][NQ - 1];                                  \
-                        for (int k = 0; k < 4; k++)                                                \
-                            a[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(p0 + 4 * k, mk[k])), \
-                                                        _mm_maskload_ps(p1 + 4 * k, mk[k + 4]), 1); \
+                        for (int k = 0; k < 4; k++) a[k] = FN(pieces2)(p0 + 4 * k, mk[k], p1 + 4 * k, mk[k + 4]); \
                         FN(tr4)(a[0], a[1], a[2], a[3], r);                                        \
-                        const VT b3 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(p0 + 16, mk1[3])), \
-                                                           _mm_maskload_ps(p1 + 16, mk1[7]), 1);   \
-                        FN(tr4)(a[1], a[2], a[3], b3, r + 4);                                      \
-                        FN(bt1d_##N)(r, 1, u + i * A, 1);                                          \
-                        continue;                                                                  \
-                    }                                                                              \
-                    for (int k = 0; k < 4; k++)                                                    \
-                        a[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(src + o[k], mk[k])), \
-                                                    _mm_maskload_ps(src + o[k + 4], mk[k + 4]), 1); \
-                    FN(tr4)(a[0], a[1], a[2], a[3], r);                                            \
-                    if (NQ == 2) {                                                                 \
-                        const int *o1 = off[grp][i][NQ - 1];                                       \
-                        const __m128i *mk1 = msk[grp][i][NQ - 1];                                  \
-                        VT b[4];                                                                   \
-                        for (int k = 0; k < 3; k++)                                                \
-                                b[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(src + o1[k], mk1[k])), \
-                                                            _mm_maskload_ps(src + o1[k + 4], mk1[k + 4]), 1); \
-                        b[3] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(src + o1[3], mk1[3])), \
-                                                    _mm_maskload_ps(src + o1[7], mk1[7]), 1);      \
-                        FN(tr4)(b[0], b[1], b[2], b[3], r + 4);                                    \
-                    }                                                                              \
+                        FN(tr4)(a[1], a[2], a[3], FN(pieces2)(p0 + 16, mk1[3], p1 + 16, mk1[7]), r + 4); \
+                    } else                                                                         \
+                        for (int q = 0; q < NQ; q++) {                                             \
+                            const int *oq = off[grp][i][q];                                        \
+                            const __m128i *mq = msk[grp][i][q];                                    \
+                            for (int k = 0; k < 4; k++) a[k] = FN(pieces2)(src + oq[k], mq[k], src + oq[k + 4], mq[k + 4]); \
+                            FN(tr4)(a[0], a[1], a[2], a[3], r + 4 * q);                            \
+                        }                                                                          \
                     FN(bt1d_##N)(r, 1, u + i * A, 1);                                              \
                 }                                                                                  \
                 FN(bt_cols_##N)(u, dst + grp * VW, xistride, live);                                \
