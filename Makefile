@@ -59,7 +59,7 @@ bench: deps
 kernel-ab:
 	mkdir -p .build
 	$$(command -v clang || echo cc) -O3 -std=gnu11 -I Sources/CWinoKernels/include -o .build/kernel_ab scripts/kernel_ab.c \
-	  Sources/CWinoKernels/winograd.c Sources/CWinoKernels/sync.c -lm -lpthread
+	  Sources/CWinoKernels/winograd.c Sources/CWinoKernels/winograd_emu512.c Sources/CWinoKernels/sync.c -lm -lpthread
 
 # Regenerate the shipped Fashion-MNIST model (trains with numpy; see Models/README.md).
 # The shipped model: dense training, then native pruning to 90% Winograd-domain sparsity (wino-train).

@@ -25,8 +25,11 @@
 //
 // Three implementations: AVX-512 and AVX2 (one width-generic body, winograd_simd.h,
 // compiled with function-level target attributes and chosen at run time) and portable
-// C. They may differ in the last bits; each is deterministic.
-#include "wino_kernels.h"
+// C. They may differ in the last bits; each is deterministic. The AVX-512 body lives in
+// winograd_avx512.h, so that winograd_emu512.c can compile it for AVX2 too (wk_emulate_avx512:
+// the tests run it on machines without AVX-512). Settings and helpers shared by the two
+// translation units: winograd_internal.h.
+#include "winograd_internal.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,48 +80,19 @@ const float *wk_table(int variant, int which) {
     }
 }
 
-// Out-channels whose products are computed together, position by position: the caller's
-// g->KC (M holds a2 * KC * TB floats), 32 when it sets none; tests may cap it lower
-// (wk_set_kchunk_cap) to run chunk loops with tails on small layers.
-static int kchunk_cap = 0;
+int wk_kchunk_limit = 0;
 
-void wk_set_kchunk_cap(int cap) { kchunk_cap = cap > 0 ? cap : 0; }
+void wk_set_kchunk_cap(int cap) { wk_kchunk_limit = cap > 0 ? cap : 0; }
 
-int wk_kchunk_cap(void) { return kchunk_cap; }
+int wk_kchunk_cap(void) { return wk_kchunk_limit; }
 
-// Tests force non-temporal output stores on small layers (or off) with wk_set_stream.
-static int stream_mode = -1;
+int wk_stream_setting = -1;
 
-void wk_set_stream(int mode) { stream_mode = mode < 0 ? -1 : (mode > 0); }
+void wk_set_stream(int mode) { wk_stream_setting = mode < 0 ? -1 : (mode > 0); }
 
-static inline int kchunk_full(const wk_wino_geom *g) { return g->KC > 0 ? g->KC : 32; }
+int wk_staging_mode = 2;
 
-// Chunks start at window boundaries (rows are permuted within windows of KW out-channels):
-// a cap rounds down to a multiple of KW, and to at least one window.
-static inline int kchunk(const wk_wino_geom *g) {
-    const int kc = kchunk_full(g), kw = g->KW > 0 ? g->KW : 1;
-    if (kchunk_cap <= 0 || kchunk_cap >= kc) return kc;
-    return kchunk_cap < kw ? kw : kchunk_cap / kw * kw;
-}
-// Floats added to the stride between Winograd positions in V and M. Without it the
-// alpha^2 slabs sit a multiple of 4 KiB apart, all map to the same L1 set and evict
-// each other (measured: transforms 5x slower).
-#define WK_PAD 16
-// Channels ahead whose input patch the input transform prefetches.
-#define WK_PF_DIST 4
-
-// AVX2 reads small planes (raster blocks) with masked 4-float loads (2, the default; or
-// staged copies, 1, where those do not apply) instead of gathering, and stores their tiles
-// row by row instead of lane by lane; tests select each input path, and 0 runs the gather and
-// per-lane paths, whose index logic AVX-512 uses, on AVX2 machines too.
-static int stage_enabled = 2;
-
-void wk_set_staging(int mode) { stage_enabled = mode; }
-
-static inline int var_m(int v) { return v == 1 ? 2 : 4; }
-static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
-// Rows of a group's dense segment held in 6-row strips (see wk_dense_index).
-static inline int dense_strip_rows(const wk_wino_geom *g) { return g->KG / 6 * 6; }
+void wk_set_staging(int mode) { wk_staging_mode = mode; }
 
 long wk_dense_index(int k, int c, int C, int kfull) {
     return k < kfull ? (long)(k / 6) * 6 * C + (long)c * 6 + k % 6 : (long)k * C + c;
@@ -137,19 +111,20 @@ long wk_wino_scratch_floats(const wk_wino_geom *g) {
 // ---------------------------------------------------------------- dispatch
 // AVX-512 is used where the CPU has it (verified with `wino-bench check` on a 16-core Xeon:
 // every case within tolerance of the Double reference, bits equal for 1-16 threads).
-// WINO_AVX512=0 in the environment caps the kernels at AVX2.
+// WINO_AVX512=0 in the environment caps the kernels at AVX2. wk_emulate_avx512(1) makes a CPU
+// with AVX2 but not AVX-512 report AVX-512 and run its body compiled for AVX2 (winograd_emu512.c).
 static int isa_limit = -1;
 static int cpu_isa = -1;
+static int emulate512 = 0;
 
 void wk_limit_isa(int max_isa) { isa_limit = max_isa < 0 ? 0 : max_isa; }
 
 void wk_reset_isa(void) { isa_limit = -1; }
 
-int wk_isa(void) {
-    if (isa_limit < 0) {
-        const char *opt = getenv("WINO_AVX512");
-        isa_limit = (opt && opt[0] == '0') ? 1 : 2;
-    }
+void wk_emulate_avx512(int on) { emulate512 = on != 0; }
+
+// The instruction set the CPU runs natively (detected once).
+static int native_isa(void) {
     if (cpu_isa < 0) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
         __builtin_cpu_init();
@@ -164,8 +139,19 @@ int wk_isa(void) {
         cpu_isa = 0;
 #endif
     }
-    return cpu_isa < isa_limit ? cpu_isa : isa_limit;
+    return cpu_isa;
 }
+
+int wk_isa(void) {
+    if (isa_limit < 0) {
+        const char *opt = getenv("WINO_AVX512");
+        isa_limit = (opt && opt[0] == '0') ? 1 : 2;
+    }
+    const int hw = native_isa() == 1 && emulate512 ? 2 : native_isa();
+    return hw < isa_limit ? hw : isa_limit;
+}
+
+int wk_avx512_emulated(void) { return wk_isa() == 2 && native_isa() < 2; }
 
 int wk_vector_width(void) {
     switch (wk_isa()) {
@@ -177,7 +163,7 @@ int wk_vector_width(void) {
 
 const char *wk_isa_name(void) {
     switch (wk_isa()) {
-    case 2: return "AVX-512";
+    case 2: return native_isa() < 2 ? "AVX-512 (emulated with AVX2)" : "AVX-512";
     case 1: return "AVX2";
     default: return "portable";
     }
@@ -295,109 +281,7 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
 #include <immintrin.h>
 #define WK_X86 1
 
-// AVX-512: 16 tiles per vector, masked gathers and scatters.
-#define SFX avx512
-#define VW 16
-#define VT __m512
-#define ATTR __attribute__((target("avx512f,fma,avx2,bmi,bmi2")))
-#define V_ZERO() _mm512_setzero_ps()
-#define V_SET1(x) _mm512_set1_ps(x)
-#define V_LOAD(p) _mm512_load_ps(p)
-#define V_STORE(p, v) _mm512_store_ps((p), (v))
-#define V_STOREU(p, v) _mm512_storeu_ps((p), (v))
-#define V_STREAM(p, v) _mm512_stream_ps((p), (v))
-#define V_ADD _mm512_add_ps
-#define V_SUB _mm512_sub_ps
-#define V_MUL _mm512_mul_ps
-#define V_MAX _mm512_max_ps
-#define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
-
-// Lane shuffles for contiguous (gather/scatter-free) access to rows of tiles.
-// load_avx512(p, x, W, masked): 16 floats p[0..16); when masked, lanes whose column
-// x + lane lies outside [0, W) read as 0 (and are not accessed).
-static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
-__m512 load_avx512(const float *p, int x, int W, int masked) {
-    if (!masked) return _mm512_loadu_ps(p);
-    const __m512i col = _mm512_add_epi32(_mm512_set1_epi32(x), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    const __mmask16 ok = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) & _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(W));
-    return _mm512_maskz_loadu_ps(ok, p);
-}
-// deint4: d[j][l] = p[4l + j] for 16 lanes l, j < 4 (p at column x of a row of W).
-static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
-void deint4_avx512(const float *p, int x, int W, int masked, __m512 *d) {
-    __m512 q0 = load_avx512(p, x, W, masked), q1 = load_avx512(p + 16, x + 16, W, masked);
-    __m512 q2 = load_avx512(p + 32, x + 32, W, masked), q3 = load_avx512(p + 48, x + 48, W, masked);
-    __m512 t0 = _mm512_unpacklo_ps(q0, q1), t1 = _mm512_unpackhi_ps(q0, q1);
-    __m512 t2 = _mm512_unpacklo_ps(q2, q3), t3 = _mm512_unpackhi_ps(q2, q3);
-    const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    d[0] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t0, t2, 0x44));
-    d[1] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t0, t2, 0xEE));
-    d[2] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0x44));
-    d[3] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(t1, t3, 0xEE));
-}
-// deint2: d[j][l] = p[2l + j] for 16 lanes, j < 2.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
-void deint2_avx512(const float *p, int x, int W, int masked, __m512 *d) {
-    __m512 q0 = load_avx512(p, x, W, masked), q1 = load_avx512(p + 16, x + 16, W, masked);
-    const __m512i perm = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
-    d[0] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0x88));
-    d[1] = _mm512_permutexvar_ps(perm, _mm512_shuffle_ps(q0, q1, 0xDD));
-}
-// inter4: out (4 vectors, memory order) = y[j][l] at position 4l + j, 16 lanes.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
-void inter4_avx512(const __m512 *y, __m512 *out) {
-    __m512 a = _mm512_unpacklo_ps(y[0], y[1]), b = _mm512_unpacklo_ps(y[2], y[3]);
-    __m512 c = _mm512_unpackhi_ps(y[0], y[1]), d = _mm512_unpackhi_ps(y[2], y[3]);
-    __m512 e0 = _mm512_shuffle_ps(a, b, 0x44), e1 = _mm512_shuffle_ps(a, b, 0xEE);
-    __m512 e2 = _mm512_shuffle_ps(c, d, 0x44), e3 = _mm512_shuffle_ps(c, d, 0xEE);
-    __m512 x0 = _mm512_shuffle_f32x4(e0, e1, 0x44), x1 = _mm512_shuffle_f32x4(e2, e3, 0x44);
-    __m512 x2 = _mm512_shuffle_f32x4(e0, e1, 0xEE), x3 = _mm512_shuffle_f32x4(e2, e3, 0xEE);
-    out[0] = _mm512_shuffle_f32x4(x0, x1, 0x88);
-    out[1] = _mm512_shuffle_f32x4(x0, x1, 0xDD);
-    out[2] = _mm512_shuffle_f32x4(x2, x3, 0x88);
-    out[3] = _mm512_shuffle_f32x4(x2, x3, 0xDD);
-}
-// inter2: out (2 vectors) = y[j][l] at position 2l + j, 16 lanes.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
-void inter2_avx512(const __m512 *y, __m512 *out) {
-    __m512 lo = _mm512_unpacklo_ps(y[0], y[1]), hi = _mm512_unpackhi_ps(y[0], y[1]);
-    __m512 x0 = _mm512_shuffle_f32x4(lo, hi, 0x44), x1 = _mm512_shuffle_f32x4(lo, hi, 0xEE);
-    out[0] = _mm512_shuffle_f32x4(x0, x0, 0xD8);
-    out[1] = _mm512_shuffle_f32x4(x1, x1, 0xD8);
-}
-// Stores the first n (< 16) floats of v.
-static inline __attribute__((always_inline, target("avx512f,fma,avx2,bmi,bmi2")))
-void store_part_avx512(float *p, __m512 v, int n) {
-    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
-}
-#define GATHER(src, idx, ok)                                                                          \
-    _mm512_mask_i32gather_ps(_mm512_setzero_ps(),                                                     \
-                             _mm512_cmpneq_epi32_mask(_mm512_load_si512((const void *)(ok)), _mm512_setzero_si512()), \
-                             _mm512_load_si512((const void *)(idx)), (src), 4)
-#define STORE_LANES(dst, idx, ok, v)                                                                  \
-    _mm512_mask_i32scatter_ps((dst),                                                                  \
-                              _mm512_cmpneq_epi32_mask(_mm512_load_si512((const void *)(ok)), _mm512_setzero_si512()), \
-                              _mm512_load_si512((const void *)(idx)), (v), 4)
-#include "winograd_simd.h"
-#undef SFX
-#undef VW
-#undef VT
-#undef ATTR
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOAD
-#undef V_STORE
-#undef V_STOREU
-#undef V_STREAM
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_MAX
-#undef V_FMA
-#undef V_FNMA
-#undef GATHER
-#undef STORE_LANES
+#include "winograd_avx512.h"
 
 // AVX2 + FMA: 8 tiles per vector, masked gathers, scalar stores.
 #define SFX avx2
@@ -502,7 +386,8 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
 #ifdef WK_X86
     switch (wk_isa()) {
     case 2:
-        block_avx512(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        if (native_isa() < 2) wk_emu512_block(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
+        else block_avx512(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         return;
     case 1:
         block_avx2(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
@@ -516,7 +401,10 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
 void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, int t0, int tb, int c0, int c1, float *V) {
 #ifdef WK_X86
     switch (wk_isa()) {
-    case 2: input_avx512(g, x, t0, tb, c0, c1, V, live); return;
+    case 2:
+        if (native_isa() < 2) wk_emu512_input(g, live, x, t0, tb, c0, c1, V);
+        else input_avx512(g, x, t0, tb, c0, c1, V, live);
+        return;
     case 1: input_avx2(g, x, t0, tb, c0, c1, V, live); return;
     default: break;
     }
@@ -572,7 +460,8 @@ double wk_product_ceiling(int tiles, int channels, int row_len, int rows, int re
         for (int t = 0; t < reps + 1; t++) {
             const double t0 = seconds_now();
             for (int q = 0; q < 16; q++) {
-                if (isa == 2) products_8_avx512(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, 0, 0, rows, M);
+                if (isa == 2 && native_isa() < 2) wk_emu512_products_8(V, tiles, tbs, channels, row_ptr, cols, values, rows, M);
+                else if (isa == 2) products_8_avx512(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, 0, 0, rows, M);
                 else products_8_avx2(V, 0, 1, tiles, tbs, channels, 0, 0, row_ptr, cols, values, rows, 0, 0, 0, rows, M);
             }
             const double dt = (seconds_now() - t0) / 16;

@@ -428,8 +428,8 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
 #define DEFINE_INPUT(N, A, MM)                                                                     \
     ATTR static void FN(input_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,          \
                                    int c0, int c1, float *V, const uint8_t *live) {                \
-        if (g->tilesW < VW && stage_enabled >= 2 && FN(input_direct_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
-        if (g->tilesW < VW && stage_enabled && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
+        if (g->tilesW < VW && wk_staging_mode >= 2 && FN(input_direct_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
+        if (g->tilesW < VW && wk_staging_mode && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
         enum { NG = 64 / VW };                                                                     \
         int32_t idx[NG][A * A][VW] __attribute__((aligned(64)));                                   \
         int32_t ok[NG][A * A][VW] __attribute__((aligned(64)));                                    \
@@ -575,10 +575,10 @@ INL void FN(store_half2)(float *p, const VT *out, int n) {
     if (n >= 8) _mm256_storeu_ps(p, out[0]);
     else FN(store_part)(p, out[0], n);
 }
-#define HALF_ROWS stage_enabled
+#define HALF_ROWS wk_staging_mode
 #define STORE_TILES(MM, yv, oidx, ook, tbase, trows, tcols, ow, dst)                              \
     do {                                                                                          \
-        if (stage_enabled) FN(store_tiles##MM)(yv, tbase, trows, tcols, ow, dst);                 \
+        if (wk_staging_mode) FN(store_tiles##MM)(yv, tbase, trows, tcols, ow, dst);                 \
         else                                                                                      \
             for (int e = 0; e < MM * MM; e++) STORE_LANES(dst, oidx[e], ook[e], yv[e]);           \
     } while (0)
@@ -914,7 +914,7 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     // Non-temporal stores only where no cache line mixes them with plain stores: rows of
     // whole lines (a row group's stores start at a multiple of VW * MM floats, so partial
     // groups and edge rows, stored plainly, have lines of their own).
-    const int nt = (stream_mode < 0 ? g->stream : stream_mode) && g->OW % 16 == 0 && ((uintptr_t)y & 63) == 0 && g->yImage % 16 == 0;
+    const int nt = (wk_stream_setting < 0 ? g->stream : wk_stream_setting) && g->OW % 16 == 0 && ((uintptr_t)y & 63) == 0 && g->yImage % 16 == 0;
     const int KC = kchunk(g), kfull = dense_strip_rows(g);
     for (int kc = k0; kc < k1; kc += KC) {
         const int kn = (k1 - kc) < KC ? (k1 - kc) : KC;

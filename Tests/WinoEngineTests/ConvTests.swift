@@ -35,9 +35,9 @@ final class ConvTests: XCTestCase {
             Case(c: 5, h: 8, w: 6, k: 7, r: 3, s: 3, stride: 1, groups: 1, pads: [1, 1, 1, 1], batch: 2, density: 0.3),
             Case(c: 4, h: 6, w: 6, k: 4, r: 3, s: 3, stride: 1, groups: 4, pads: [1, 2, 0, 1], batch: 1, density: 0.5),
         ]
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa() }
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA() }
             for (i, t) in cases.enumerated() {
                 var rng = SeededRNG(seed: UInt64(100 + i))
                 let g = directGraph(t, rng: &rng)
@@ -160,10 +160,10 @@ final class ConvTests: XCTestCase {
     /// remainder, row and raster blocks); every kernel implementation; any thread count
     /// gives the same bits.
     func testBlockedKernelsOnLargerPlanes() throws {
-        // Every instruction set in use here and below it (2 AVX-512 where the CPU has it, 1 AVX2, 0 portable).
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa() }
+        // Every instruction set (2 AVX-512, emulated where the CPU has only AVX2; 1 AVX2; 0 portable).
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA() }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w, c, k, density) in [(30, 37, 5, 12, 0.3), (9, 70, 20, 3, 1.0), (20, 80, 6, 4, 0.7),
                                               (13, 40, 7, 14, 1.0), (11, 11, 9, 13, 1.0)] {
@@ -181,9 +181,9 @@ final class ConvTests: XCTestCase {
     /// chunk, on row blocks and raster blocks, sparse and dense weights, every kernel
     /// implementation and 1 or 2 threads.
     func testOutChannelChunksGiveTheSameBits() throws {
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa(); wk_set_kchunk_cap(0) }
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA(); wk_set_kchunk_cap(0) }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w, density) in [(9, 70, 0.3), (11, 11, 1.0), (10, 12, 0.2)] {
                     var rng = SeededRNG(seed: UInt64(700 + i))
@@ -209,9 +209,9 @@ final class ConvTests: XCTestCase {
     /// whole and partial row groups (widths 32, 48 and 80: partial groups and edge rows go
     /// through plain stores on lines of their own), and 1 or 2 threads.
     func testNonTemporalOutputStoresGiveTheSameBits() throws {
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa(); wk_set_stream(-1) }
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA(); wk_set_stream(-1) }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w) in [(18, 32), (9, 48), (7, 80)] {
                     var rng = SeededRNG(seed: UInt64(950 + i))
@@ -241,9 +241,9 @@ final class ConvTests: XCTestCase {
     /// remainder (14 out-channels per group), sorted and unsorted rows; the same bits for any
     /// thread count.
     func testDensePositionsAmongSparseOnes() throws {
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa() }
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA() }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w, c, groups) in [(9, 70, 40, 2), (11, 11, 24, 1), (6, 6, 100, 2)] {
                     var rng = SeededRNG(seed: UInt64(980 + i))
@@ -273,9 +273,9 @@ final class ConvTests: XCTestCase {
     /// 16 threads, row and raster blocks, groups, rows of different lengths and empty rows;
     /// the same bits for any window, chunk and thread count.
     func testRowsSortedByLengthWithinWindows() throws {
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa(); wk_set_kchunk_cap(0) }
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA(); wk_set_kchunk_cap(0) }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w, groups) in [(9, 70, 1), (11, 11, 2), (6, 6, 1)] {
                     var rng = SeededRNG(seed: UInt64(900 + i))
@@ -313,9 +313,9 @@ final class ConvTests: XCTestCase {
     /// product chunks (stale M rows from the previous chunk must not be read) and the same bits
     /// for any thread count.
     func testEmptyRowsComputeNoProduct() throws {
-        for isa in (0...wk_isa()).reversed() {
-            wk_limit_isa(Int32(isa))
-            defer { wk_reset_isa(); wk_set_kchunk_cap(0) }
+        for isa in kernelISAs() {
+            useISA(isa)
+            defer { resetISA(); wk_set_kchunk_cap(0) }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (h, w, groups, density) in [(9, 70, 1, 0.4), (11, 11, 2, 0.4), (9, 70, 1, 0.12), (6, 6, 1, 0.12)] {
                     var rng = SeededRNG(seed: UInt64(950 + i))
@@ -356,10 +356,10 @@ final class ConvTests: XCTestCase {
     func testRasterBlocksAcrossImagesAndSharedInput() throws {
         // AVX2 runs three times: small planes read with masked loads where they apply (its
         // default), always staged, and the masked gathers AVX-512 uses.
-        for (isa, staged) in (0...wk_isa()).reversed().flatMap({ isa in isa == 1 ? [(isa, 2), (isa, 1), (isa, 0)] : [(isa, 2)] }) {
-            wk_limit_isa(Int32(isa))
+        for (isa, staged) in kernelISAs().flatMap({ isa in isa == 1 ? [(isa, 2), (isa, 1), (isa, 0)] : [(isa, 2)] }) {
+            useISA(isa)
             wk_set_staging(Int32(staged))
-            defer { wk_reset_isa(); wk_set_staging(2) }
+            defer { resetISA(); wk_set_staging(2) }
             for (i, tile) in WinogradVariant.allCases.enumerated() {
                 for (hw, c, k, groups, batches) in [(13, 8, 12, 1, [1, 4, 5, 9]), (7, 6, 8, 2, [1, 3]), (5, 300, 3, 1, [2]), (4, 4100, 2, 1, [2])] {
                     var rng = SeededRNG(seed: UInt64(500 + i))

@@ -1,4 +1,5 @@
 // Helpers shared by the engine tests: a seeded generator, graph builders, error metrics.
+import CWinoKernels
 import WinoEngine
 import WinoFormat
 import WinoKernels
@@ -84,4 +85,25 @@ func stem(channels c: Int, rng: inout SeededRNG) -> ([Node], [Tensor], String) {
     let w = Tensor(name: "stem.w", shape: [c, 1, 1, 1], data: .dense(rng.floats(c, 0.5...1.5)))
     let b = Tensor(name: "stem.b", shape: [c], data: .dense(rng.floats(c)))
     return ([Node(name: "stem", op: .conv, inputs: ["x"], output: "s", weights: ["stem.w", "stem.b"])], [w, b], "s")
+}
+
+/// The kernel instruction sets the Winograd tests run, best first: 2 (AVX-512; where the CPU
+/// has AVX2 but not AVX-512, the AVX-512 body compiled for AVX2, `wk_emulate_avx512`),
+/// 1 (AVX2) and 0 (portable C), those this CPU can run.
+func kernelISAs() -> [Int] {
+    wk_emulate_avx512(1)
+    defer { wk_emulate_avx512(0) }
+    return Array((0...Int(wk_isa())).reversed())
+}
+
+/// Selects instruction set `isa` of `kernelISAs()` for the models loaded next.
+func useISA(_ isa: Int) {
+    wk_emulate_avx512(isa == 2 ? 1 : 0)
+    wk_limit_isa(Int32(isa))
+}
+
+/// Restores the default instruction set (no emulation).
+func resetISA() {
+    wk_emulate_avx512(0)
+    wk_reset_isa()
 }

@@ -79,7 +79,8 @@ final class GemmTests: XCTestCase {
 final class ProductCeilingTests: XCTestCase {
     /// wk_product_ceiling (wino-bench ceiling) rejects arguments out of range, has nothing to
     /// measure with the portable kernels, and times correct products (it checks them against
-    /// Double sums) with every SIMD instruction set, block width and row length.
+    /// Double sums) with every SIMD instruction set (AVX-512 emulated where the CPU lacks it),
+    /// block width and row length.
     func testCeilingRejectsBadArgumentsAndTimesCorrectProducts() {
         for (tiles, channels, len, rows, reps) in [(8, 64, 8, 4, 1), (48, 64, 8, 4, 1), (16, 0, 1, 4, 1), (16, 257, 8, 4, 1),
                                                    (16, 64, 0, 4, 1), (16, 64, 65, 4, 1), (16, 64, 8, 0, 1), (16, 64, 8, 4097, 1),
@@ -91,6 +92,9 @@ final class ProductCeilingTests: XCTestCase {
         XCTAssertEqual(wk_product_ceiling(16, 64, 8, 4, 1), -1, "portable kernels")
         wk_reset_isa()
         guard wk_isa() > 0 else { return }
+        // AVX-512 too where the CPU has only AVX2: its body compiled for AVX2 (wk_emulate_avx512).
+        wk_emulate_avx512(1)
+        defer { wk_emulate_avx512(0) }
         for isa in 1...wk_isa() {
             wk_limit_isa(Int32(isa))
             defer { wk_reset_isa() }

@@ -169,7 +169,7 @@ long wk_wino_scratch_floats(const wk_wino_geom *g);
 
 /// The instruction set the kernels use: 2 AVX-512, 1 AVX2+FMA, 0 portable C.
 /// Detected from the CPU, capped by wk_limit_isa, or at AVX2 by the environment
-/// variable WINO_AVX512=0.
+/// variable WINO_AVX512=0; 2 also where wk_emulate_avx512 emulates AVX-512.
 int wk_isa(void);
 
 /// Tiles per SIMD vector of the kernels in use: 16 (AVX-512), 8 (AVX2) or 1 (portable).
@@ -183,6 +183,18 @@ void wk_limit_isa(int max_isa);
 
 /// Restores the default cap (AVX-512, or AVX2 with WINO_AVX512=0).
 void wk_reset_isa(void);
+
+/// With on = 1, a CPU with AVX2 but not AVX-512 reports AVX-512 (wk_isa() 2, 16 tiles per
+/// vector, subject to the cap) and runs the Winograd kernels' AVX-512 body compiled for AVX2:
+/// the same 16-lane code and the same results, bit for bit, at a fraction of the speed. The
+/// other kernels (GEMM, FC, pooling, LRN) keep AVX2. For tests (the AVX-512 body checked on
+/// every machine) and to reproduce an AVX-512 machine's results elsewhere. Takes effect for
+/// models loaded afterwards (their plans depend on the vector width). 0 (the default) turns
+/// it off; no effect on CPUs with AVX-512 or without AVX2.
+void wk_emulate_avx512(int on);
+
+/// 1 when the kernels in use are the emulated AVX-512 body (see wk_emulate_avx512), else 0.
+int wk_avx512_emulated(void);
 
 /// The B^T (which = 0, alpha x alpha) or A^T (which = 1, m x alpha) table the
 /// kernels use for a variant, row-major, so tests can check it against the spec.
