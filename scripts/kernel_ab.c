@@ -6,7 +6,7 @@
 //   kernel_ab LAYER BATCH THREADS REPS CONFIG_A CONFIG_B [dense]
 // LAYER: alexnet.conv2 .. alexnet.conv5, vgg16.conv1_2 .. vgg16.conv5_1 (as in wino-bench).
 // CONFIG: comma-separated settings, any of
-//   v=KiB    V limit for choosing TB (default 1024: the engine's 2 x L2 here)
+//   v=KiB    V limit for choosing TB (default 1280: the engine's 2.5 x L2 here)
 //   m=KiB    M limit for the product chunk KC (default 1024, as WinogradConvLayer.mLimit)
 //   kc=N     product chunk KC (default: from m, as WinogradConvLayer.productChunk)
 //   split=0  the out-channel split before stop 11 (4 x threads items, chunks rounded to 32);
@@ -27,6 +27,9 @@
 //            instead of packed in 6-row strips (wk_dense_index)
 //   stage=N  AVX2 small planes (raster blocks): 2 (default, as the engine) direct masked loads
 //            where they apply, else staged; 1 staged (before stop 15); 0 gathers
+//   compact=0 blocks narrower than TB keep the layer's V row length TB (before stop 16)
+//            instead of the shortest of 16, 32, 64 that holds them (8-bit channel indices
+//            and dense weights only), with the chunk KC scaled up by the same factor
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -107,7 +110,7 @@ static float *pruned_winograd(int a, int r) {
 }
 static float *pattern;   // the pruned weights (built once)
 typedef struct {
-    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff, stage;
+    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff, stage, compact;
     uint16_t *rk;
     uint8_t *pd, *live;
     wk_wino_geom g;
@@ -132,6 +135,13 @@ static void block(const config *c, int b, int *t0, int *cnt) {
 static wk_wino_geom block_geom(const config *c, int cnt) {
     wk_wino_geom gb = c->g;
     if (cnt < c->TB) gb.TBc = (cnt + 7) / 8 * 8;
+    // Narrow blocks: V rows as long as the block needs, and the chunk scaled up to fill the
+    // same M (WinogradConvLayer.blockGeom).
+    if (c->compact && (c->colKind == 2 || gb.dense)) {
+        int tbn = 16;
+        while (tbn < gb.TBc) tbn *= 2;
+        if (tbn < gb.TB) { gb.KC *= gb.TB / tbn; gb.TB = tbn; }
+    }
     return gb;
 }
 static void shared_input(int th) {
@@ -197,10 +207,11 @@ static int setting(const char *s, const char *key, int fallback) {
     return fallback;
 }
 static void build(config *c, const char *spec) {
-    const long vlim = (long)setting(spec, "v=", 1024) << 10, mlim = (long)setting(spec, "m=", 1024) << 10;
+    const long vlim = (long)setting(spec, "v=", 1280) << 10, mlim = (long)setting(spec, "m=", 1024) << 10;
     const int kc = setting(spec, "kc=", 0), split = setting(spec, "split=", 1);
     c->scan = setting(spec, "scan=", 0);
     c->stage = setting(spec, "stage=", 2);
+    c->compact = setting(spec, "compact=", 1);
     c->xoff = setting(spec, "xoff=", 0);
     const int cands[2] = {32, 64};
     c->rowBlocks = tilesW >= 8;

@@ -74,15 +74,19 @@ final class WinogradConvLayer: Layer {
     let values: AlignedBuffer
     let nnz: Int
     let storedDense: Bool
-    /// Most bytes V (alpha^2 x Cg x TB floats) may take when choosing TB: twice the L2 size
-    /// where the system reports a plausible one, else 1 MiB. Measured here (512 KiB L2, large
-    /// L3), 2 threads, alternated runs: the 1 MiB limit made AlexNet conv4/conv5 at batch 8
-    /// (TB 32 instead of 16) and VGG16 conv1_2 (TB 64 instead of 32) 7-11% faster, AlexNet
-    /// conv2 at batch 8 -4% to +2%; the other benchmark layers keep their TB. (An earlier,
-    /// sequentially timed comparison had favoured the L2 size itself.)
+    /// Most bytes V (alpha^2 x Cg x TB floats) may take when choosing TB: 2.5 times the L2
+    /// size where the system reports a plausible one, else 1.25 MiB. Measured here (512 KiB
+    /// L2, large L3), 2 threads, alternated runs: twice the L2 against the L2 itself made
+    /// AlexNet conv4/conv5 at batch 8 (TB 32 instead of 16) and VGG16 conv1_2 (TB 64 instead
+    /// of 32) 7-11% faster, AlexNet conv2 at batch 8 -4% to +2%. 2.5 times against twice
+    /// (`make kernel-ab`, paired, stop 16; with short V rows for narrow blocks, see
+    /// `compute`): VGG16 conv4_1 (V 1.18 MB, TB 32 instead of 16) 0.87-0.90x the time at
+    /// batch 1 (1 and 2 threads), 0.96x at batch 8; AlexNet conv3 (the same V) 0.93-0.96x at
+    /// batch 8, 0.98-1.04x at batch 1 (16 tiles); the other benchmark layers keep their TB.
+    /// 5 times (TB 64 for these, 32 for VGG16 conv5_1) was 1.05-1.6x slower.
     static let vLimit: Int = {
         let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        return l2 >= 128 << 10 && l2 <= 16 << 20 ? 2 * l2 : 1 << 20
+        return l2 >= 128 << 10 && l2 <= 16 << 20 ? 5 * l2 / 2 : 5 << 18
     }()
     /// Most bytes M (alpha^2 x KC x TB floats, the products of KC out-channels) may take.
     static let mLimit = 1 << 20
@@ -453,10 +457,23 @@ final class WinogradConvLayer: Layer {
         // A block with fewer tiles than TB (the last of a row or of the batch) computes only
         // the vectors it needs.
         let vw = Int(wk_vector_width())
-        let callGeom = geom
+        let callGeom = geom, compactRows = colKind == 2
         func blockGeom(_ count: Int) -> wk_wino_geom {
             var gb = callGeom
             if count < TB { gb.TBc = Int32((count + vw - 1) / vw * vw) }
+            // A block at most half as wide as the layer's TB (batch 1 where TB suits batches;
+            // the last block of a row or batch) keeps its V rows as short as it needs (16, 32
+            // or 64 floats), and takes as many more out-channels per product chunk as the
+            // same M holds: fewer passes over V. Only where the column data are channel
+            // numbers (8-bit) or absent (dense weights), not offsets scaled by TB.
+            if compactRows {
+                var rowFloats = 16
+                while rowFloats < Int(gb.TBc) { rowFloats *= 2 }
+                if rowFloats < Int(gb.TB) {
+                    gb.KC *= gb.TB / Int32(rowFloats)
+                    gb.TB = Int32(rowFloats)
+                }
+            }
             return gb
         }
         // Out-channels split only as far as the threads need it (`outChannelSplit`), in whole
