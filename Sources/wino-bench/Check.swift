@@ -8,14 +8,19 @@ import WinoFormat
 import WinoReference
 
 /// Verifies the kernels on this CPU: for each instruction set it supports (AVX-512 included,
-/// whatever WINO_AVX512 says), each case runs with 1..N threads, must match the Double reference
-/// within tolerance and give the same bits for every thread count.
+/// whatever WINO_AVX512 says; with --emulate-avx512, the AVX-512 body compiled for AVX2 where
+/// the CPU lacks AVX-512), each case runs with 1..N threads, must match the Double reference
+/// within tolerance and give the same bits for every thread count; a hash of its output bits
+/// lets runs on different machines be compared.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Checks every kernel variant this CPU supports against the Double reference and across thread counts.")
 
     @Option(help: "Comma-separated thread counts (first one gives the bits the others must equal).")
     var threads = "1,2,3,4,8,16"
+
+    @Flag(help: "On a CPU with AVX2 but not AVX-512, also run the AVX-512 kernels' body compiled for AVX2 (wk_emulate_avx512). Its output hashes equal those of a real AVX-512 run.")
+    var emulateAvx512 = false
 
     struct Case {
         var name: String, c: Int, k: Int, h: Int, w: Int, r: Int, pad: Int, groups: Int
@@ -67,12 +72,16 @@ struct Check: ParsableCommand {
     func run() throws {
         let ths = threads.split(separator: ",").compactMap { Int($0) }
         guard !ths.isEmpty else { throw ValidationError("no thread counts") }
+        wk_emulate_avx512(emulateAvx512 ? 1 : 0)
+        defer { wk_emulate_avx512(0) }
         wk_limit_isa(2)
         let cpuMax = Int(wk_isa())
+        let emulated = wk_avx512_emulated() != 0
         wk_reset_isa()
-        print("CPU supports up to instruction set \(cpuMax) (0 portable, 1 AVX2+FMA, 2 AVX-512); threads \(ths)")
-        print("| case | isa | rel L2 vs Double reference | tolerance | bits equal across threads |")
-        print("|---|---|---|---|---|")
+        print("CPU supports up to instruction set \(cpuMax)\(emulated ? " (AVX-512 emulated with AVX2)" : "") (0 portable, 1 AVX2+FMA, 2 AVX-512); threads \(ths)")
+        print("Output hash: FNV-1a of the output's bits; the same case and instruction set give the same hash on every machine.")
+        print("| case | isa | rel L2 vs Double reference | tolerance | bits equal across threads | output hash |")
+        print("|---|---|---|---|---|---|")
         var failures = 0
         for t in Self.cases {
             let g = graph(t)
@@ -96,7 +105,10 @@ struct Check: ParsableCommand {
                 }
                 let ok = worst <= tol && same
                 if !ok { failures += 1 }
-                print("| \(t.name) | \(isa) | \(String(format: "%.2e", worst)) | \(tol) | \(same ? "yes" : "NO")\(ok ? "" : " FAIL") |")
+                var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                for v in first ?? [] { hash = (hash ^ UInt64(v.bitPattern)) &* 0x100_0000_01b3 }
+                let label = isa == 2 && emulated ? "2 (emulated)" : "\(isa)"
+                print("| \(t.name) | \(label) | \(String(format: "%.2e", worst)) | \(tol) | \(same ? "yes" : "NO")\(ok ? "" : " FAIL") | \(String(format: "%016llx", hash)) |")
             }
         }
         print(failures == 0 ? "all checks passed" : "\(failures) checks FAILED")
