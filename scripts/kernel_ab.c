@@ -258,7 +258,7 @@ static void build(config *c, const char *spec) {
     }
     // Non-temporal output stores for outputs of 8 MiB or more (WinogradConvLayer.streamBytes).
     const int stream = setting(spec, "nt=", yImage * N * 4 >= 8 << 20);
-    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream, Kg};
+    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream, Kg, 8};
     c->g = g;
     c->base = c->units * G * c->blocks;
     c->sharedV = nth > 1 && c->base < nth;

@@ -377,6 +377,16 @@ void store_part_avx2(float *p, __m256 v, int n) {
 #include "winograd_simd.h"
 #endif
 
+// The instruction set for a call planned for vector width g->VWp: at most the one in use,
+// and none wider than the plan (a block of 24 tiles planned for AVX2 has no whole AVX-512
+// vectors; a plan for a wider set is also one for a narrower one).
+static int isa_for(const wk_wino_geom *g) {
+    int isa = wk_isa();
+    if (g->VWp > 0 && isa == 2 && g->VWp % 16 != 0) isa = 1;
+    if (g->VWp > 0 && isa == 1 && g->VWp % 8 != 0) isa = 0;
+    return isa;
+}
+
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,
                    const uint8_t *live, const void *col_off, int col_kind,
@@ -384,7 +394,7 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    int row_stride, int row_base, int k0, int k1,
                    const float *bias, int relu, float *y, float *V, float *M, int transform_input) {
 #ifdef WK_X86
-    switch (wk_isa()) {
+    switch (isa_for(g)) {
     case 2:
         if (native_isa() < 2) wk_emu512_block(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
         else block_avx512(g, x, t0, tb, row_ptr, row_pos, pos_dense, live, col_off, col_kind, values, row_stride, row_base, k0, k1, bias, relu, y, V, M, transform_input);
@@ -400,7 +410,7 @@ void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
 
 void wk_wino_input(const wk_wino_geom *g, const uint8_t *live, const float *x, int t0, int tb, int c0, int c1, float *V) {
 #ifdef WK_X86
-    switch (wk_isa()) {
+    switch (isa_for(g)) {
     case 2:
         if (native_isa() < 2) wk_emu512_input(g, live, x, t0, tb, c0, c1, V);
         else input_avx512(g, x, t0, tb, c0, c1, V, live);

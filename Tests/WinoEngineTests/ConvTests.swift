@@ -348,6 +348,36 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// A model keeps the vector width it was planned for at load: when the instruction set
+    /// changes afterwards (a cap, or AVX-512 emulation turned on), its blocks (24 tiles wide
+    /// here: a plan for AVX2, not whole AVX-512 vectors) run on the widest set that fits the
+    /// plan, with the plan's bits; a plan for a wider set runs correctly on a narrower one.
+    func testModelsKeepTheVectorWidthTheyWerePlannedFor() throws {
+        let isas = kernelISAs()
+        for (i, tile) in WinogradVariant.allCases.enumerated() {
+            var rng = SeededRNG(seed: UInt64(1100 + i))
+            // 80 columns: 20 tiles per row with F(4x4, *), 40 with F(2x2,3x3); TB 32 or 64.
+            let g = winogradLayer(tile, h: 9, w: 80, c: 6, k: 10, density: 0.4, rng: &rng)
+            var x = SeededRNG(seed: 5)
+            let input = x.floats(9 * 80 * 2)
+            let want = try ReferenceExecutor(graph: g).run(input, batch: 2)
+            for planned in isas {
+                useISA(planned)
+                let model = try Model(graph: g)
+                let own = try model.predict(input, batch: 2)
+                for now in isas where now != planned {
+                    useISA(now)
+                    defer { resetISA() }
+                    let got = try model.predict(input, batch: 2)
+                    let label = "\(tile) planned for isa \(planned), run with isa \(now) in use"
+                    XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5, label)
+                    if now > planned { XCTAssertEqual(got.map(\.bitPattern), own.map(\.bitPattern), label) }
+                }
+                resetISA()
+            }
+        }
+    }
+
     /// Small planes (fewer tiles per row than a vector): blocks run across the images of a
     /// batch (block widths 16, 32, 64 chosen per call), and with fewer blocks than threads
     /// the threads share one input transform. Each case against the reference; any thread

@@ -41,6 +41,10 @@ typedef struct {
                         ///< rows are whole cache lines (OW a multiple of 16, y 64-byte aligned)
     int KG;             ///< out-channels of the group: the rows of each (position, group) segment
                         ///< of dense rows, which are stored packed (`wk_dense_index`)
+    int VWp;            ///< the vector width (`wk_vector_width`) the caller planned its blocks for
+                        ///< (TBc a multiple of it): the kernels run the widest instruction set in
+                        ///< use whose width divides it, so that a cap or emulation changed after
+                        ///< a model was planned gives correct results; values < 1: any
 } wk_wino_geom;
 
 /// Where entry (k, c) of a (position, group) segment of dense rows (kg rows of C entries, k
@@ -179,6 +183,8 @@ int wk_vector_width(void);
 const char *wk_isa_name(void);
 
 /// Caps the instruction set (2 = AVX-512 allowed, 1 = at most AVX2, 0 = portable). For tests and benchmarks.
+/// Models loaded afterwards are planned for its vector width; those loaded before keep theirs
+/// (`wk_wino_geom.VWp`) and run at most the instruction set they were planned for.
 void wk_limit_isa(int max_isa);
 
 /// Restores the default cap (AVX-512, or AVX2 with WINO_AVX512=0).

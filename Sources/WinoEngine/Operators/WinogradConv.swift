@@ -223,7 +223,7 @@ final class WinogradConvLayer: Layer {
                             TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow,
                             dense: storedDense ? 1 : 0,
                             KC: Int32(max(window, kc0 / window * window)), KW: Int32(window), stream: 0,
-                            KG: Int32(kg))
+                            KG: Int32(kg), VWp: Int32(vw))
         // The narrowest column data that fits: every entry streams its index with its weight
         // from memory once per block, so 5 bytes per entry beat 6 and 8. (The dense product
         // reads no column data.)
@@ -456,7 +456,7 @@ final class WinogradConvLayer: Layer {
         }
         // A block with fewer tiles than TB (the last of a row or of the batch) computes only
         // the vectors it needs.
-        let vw = Int(wk_vector_width())
+        let vw = Int(geom.VWp)   // the width planned for at load (the kernels honour it)
         let callGeom = geom, compactRows = colKind == 2
         func blockGeom(_ count: Int) -> wk_wino_geom {
             var gb = callGeom
