@@ -34,7 +34,8 @@
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
 // float per cache line), as the next layer would read it.
-// The work items, block widths and scratch mirror WinogradConvLayer.compute. Weights, the
+// The work items, block widths and scratch mirror WinogradConvLayer.compute, planned for AVX2
+// (8-tile vectors: VWp 8, so AVX-512 CPUs run the AVX2 kernels here). Weights, the
 // same for both configurations: as wino-bench's, random spatial filters transformed to the
 // Winograd domain (G g G^T) and magnitude-pruned to 10% over the layer, so that positions
 // keep very different densities; with uniform=1 in a configuration, uniform random CSR
