@@ -370,6 +370,8 @@ final class ConvTests: XCTestCase {
                     defer { resetISA() }
                     let got = try model.predict(input, batch: 2)
                     let label = "\(tile) planned for isa \(planned), run with isa \(now) in use"
+                    let runs = min(planned, now) == 0 ? "portable kernel" : (min(planned, now) == 1 ? "AVX2 kernel" : "AVX-512")
+                    XCTAssertTrue(model.layerDescriptions.joined().contains(runs), "\(label): \(model.layerDescriptions)")
                     XCTAssertLessThanOrEqual(relativeL2(got, want), tile == .f4x4_5x5 ? 3e-5 : 1e-5, label)
                     if now > planned { XCTAssertEqual(got.map(\.bitPattern), own.map(\.bitPattern), label) }
                 }
