@@ -161,13 +161,27 @@ int wk_vector_width(void) {
     }
 }
 
-const char *wk_isa_name(void) {
-    switch (wk_isa()) {
+static const char *isa_name(int isa) {
+    switch (isa) {
     case 2: return native_isa() < 2 ? "AVX-512 (emulated with AVX2)" : "AVX-512";
     case 1: return "AVX2";
     default: return "portable";
     }
 }
+
+const char *wk_isa_name(void) { return isa_name(wk_isa()); }
+
+// The instruction set for a call planned for vector width g->VWp: at most the one in use,
+// and none wider than the plan (a block of 24 tiles planned for AVX2 has no whole AVX-512
+// vectors; a plan for a wider set is also one for a narrower one).
+static int isa_for(const wk_wino_geom *g) {
+    int isa = wk_isa();
+    if (g->VWp > 0 && isa == 2 && g->VWp % 16 != 0) isa = 1;
+    if (g->VWp > 0 && isa == 1 && g->VWp % 8 != 0) isa = 0;
+    return isa;
+}
+
+const char *wk_wino_isa_name(const wk_wino_geom *g) { return isa_name(isa_for(g)); }
 
 // ---------------------------------------------------------------- portable
 // Generic 1-D transform with a row-major (rows x a) matrix: out[i*os] = sum_k mat[i][k] in[k*is].
@@ -376,16 +390,6 @@ void store_part_avx2(float *p, __m256 v, int n) {
     } while (0)
 #include "winograd_simd.h"
 #endif
-
-// The instruction set for a call planned for vector width g->VWp: at most the one in use,
-// and none wider than the plan (a block of 24 tiles planned for AVX2 has no whole AVX-512
-// vectors; a plan for a wider set is also one for a narrower one).
-static int isa_for(const wk_wino_geom *g) {
-    int isa = wk_isa();
-    if (g->VWp > 0 && isa == 2 && g->VWp % 16 != 0) isa = 1;
-    if (g->VWp > 0 && isa == 1 && g->VWp % 8 != 0) isa = 0;
-    return isa;
-}
 
 void wk_wino_block(const wk_wino_geom *g, const float *x, int t0, int tb,
                    const int32_t *row_ptr, const uint16_t *row_pos, const uint8_t *pos_dense,

@@ -182,6 +182,10 @@ int wk_vector_width(void);
 /// "AVX-512", "AVX2" or "portable".
 const char *wk_isa_name(void);
 
+/// The name (as wk_isa_name) of the instruction set the Winograd kernels run for a call
+/// with geometry g: the one in use, at most the one g->VWp was planned for.
+const char *wk_wino_isa_name(const wk_wino_geom *g);
+
 /// Caps the instruction set (2 = AVX-512 allowed, 1 = at most AVX2, 0 = portable). For tests and benchmarks.
 /// Models loaded afterwards are planned for its vector width; those loaded before keep theirs
 /// (`wk_wino_geom.VWp`) and run at most the instruction set they were planned for.

@@ -359,8 +359,8 @@ final class WinogradConvLayer: Layer {
     var explanation: String {
         let kind = storedDense ? "dense (register-blocked dense product)" : "CSR \(String(format1: density * 100))% dense"
         // The instruction set a call runs: the one in use, at most the one planned for (`VWp`).
-        let planned = geom.VWp >= 16 ? 2 : (geom.VWp >= 8 ? 1 : 0), inUse = Int(wk_isa())
-        let backend = planned >= inUse ? String(cString: wk_isa_name()) : ["portable", "AVX2"][planned]
+        var g = geom
+        let backend = String(cString: wk_wino_isa_name(&g))
         let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
         let index = ["32-bit column offsets", "16-bit column offsets", "8-bit column indices"][Int(colKind)]
         let order = sortedByLength ? ", rows sorted by length in windows of \(geom.KW) out-channels" : ""
