@@ -330,6 +330,75 @@ final class ImageTests: XCTestCase {
         }
     }
 
+    /// A file of `head` followed by zeros up to `size` bytes (a sparse file: no disk used).
+    private func sparseFile(_ name: String, head: [UInt8], size: Int) throws -> String {
+        let path = NSTemporaryDirectory() + "wino-\(name)-\(getpid())"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(head)))
+        XCTAssertEqual(truncate(path, off_t(size)), 0, "cannot extend \(path) to \(size) bytes")
+        return path
+    }
+
+    /// A device that never ends is read only as far as its header shows it is no image (the
+    /// reader used to double its buffer to 4 GiB first: 6 GB of memory for /dev/zero).
+    func testEndlessDeviceIsReadOnlyAsFarAsTheHeader() throws {
+        for device in ["/dev/zero"] where FileManager.default.fileExists(atPath: device) {
+            XCTAssertThrowsError(try PPMDecoder.read(path: device)) { error in
+                let message = (error as? ImageError)?.message ?? "\(error)"
+                XCTAssertTrue(message.hasPrefix(device + ": "), message)
+                XCTAssertTrue(message.contains("not a PPM/PGM") || message.contains("is a "), message)
+            }
+        }
+    }
+
+    /// A binary image's tail is never read: a valid 28x28 PGM followed by 1 TiB of zeros (sparse)
+    /// decodes from the first 64 KiB read (it needs 11 + 784 bytes). Before, the whole file was read (11 GB of
+    /// memory for a 3.9 GB tail) or refused as larger than 4 GiB.
+    func testBinaryImageTailIsNotRead() throws {
+        let head = ascii("P5\n28 28\n255\n") + (0..<784).map { UInt8($0 % 256) }
+        let path = try sparseFile("tail.pgm", head: head, size: 1 << 40)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertLessThanOrEqual(try PPMDecoder.readFile(path: path).count, PPMDecoder.headerProbeBytes)
+        let image = try PPMDecoder.read(path: path)
+        XCTAssertEqual(image.width, 28)
+        XCTAssertEqual(image.pixels[783], Float(783 % 256) / 255)
+    }
+
+    /// An ASCII raster is read up to maxASCIIBytesPerSample bytes per sample: a valid P2 followed
+    /// by a sparse 1 TiB tail decodes; one whose raster runs past that bound is an error that
+    /// says so, not a report of truncated data.
+    func testAsciiRasterIsReadUpToItsBound() throws {
+        let samples = (0..<(200 * 200)).map { "\($0 % 200)" }.joined(separator: " ")
+        let good = ascii("P2\n200 200\n255\n" + samples + "\n")
+        let path = try sparseFile("tail-ascii.pgm", head: good, size: 1 << 40)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertLessThanOrEqual(try PPMDecoder.readFile(path: path).count,
+                                 16 + 200 * 200 * PPMDecoder.maxASCIIBytesPerSample)
+        XCTAssertEqual(try PPMDecoder.read(path: path).pixels[199], Float(199) / 255)
+
+        // 4 samples after a 100 KB comment: past 4 x 16 bytes.
+        let long = ascii("P2\n2 2\n255\n#" + String(repeating: "x", count: 100_000) + "\n1 2 3 4\n")
+        let path2 = try sparseFile("long-ascii.pgm", head: long, size: long.count)
+        defer { try? FileManager.default.removeItem(atPath: path2) }
+        XCTAssertThrowsError(try PPMDecoder.read(path: path2)) { error in
+            XCTAssertTrue("\(error)".contains("longer than 16 bytes per sample"), "\(error)")
+        }
+        // The same image with the comment in its header decodes.
+        let inHeader = ascii("P2\n#" + String(repeating: "x", count: 100_000) + "\n2 2\n255\n1 2 3 4\n")
+        let path3 = try sparseFile("long-header.pgm", head: inHeader, size: inHeader.count)
+        defer { try? FileManager.default.removeItem(atPath: path3) }
+        XCTAssertEqual(try PPMDecoder.read(path: path3).pixels, [1, 2, 3, 4].map { Float($0) / 255 })
+    }
+
+    /// A header that has not ended after 16 MiB (one endless comment) is an error.
+    func testEndlessHeaderIsAnError() throws {
+        let path = try sparseFile("endless-header.pgm", head: ascii("P5\n#"), size: 1 << 40)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // The sparse tail reads as NUL bytes, which a comment runs over.
+        XCTAssertThrowsError(try PPMDecoder.read(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("no complete PPM/PGM header in the first 16 MiB"), "\(error)")
+        }
+    }
+
     // MARK: preprocessing
 
     /// Naive oracle: materialise the whole bilinear resize in Double, then crop.

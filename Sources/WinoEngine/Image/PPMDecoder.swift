@@ -29,6 +29,13 @@ public enum PPMDecoder {
     public static let maxDimension = 65536
     /// The largest accepted `width * height` (2^26, so that no image needs gigabytes).
     public static let maxPixels = 1 << 26
+    /// Bytes an ASCII (P2/P3) raster may take per sample, comments and whitespace included;
+    /// `read(path:)` reads no further.
+    public static let maxASCIIBytesPerSample = 16
+    /// Bytes read before the header is parsed (a header, comments included, may be longer).
+    static let headerProbeBytes = 1 << 16
+    /// The longest header `read(path:)` reads.
+    static let maxHeaderBytes = 16 << 20
 
     /// Decodes a whole P6, P5, P3 or P2 file held in `bytes`.
     ///
@@ -51,7 +58,12 @@ public enum PPMDecoder {
         try decode(readFile(path: path), source: path)
     }
 
-    /// The whole contents of the file at `path`, with errors phrased for users.
+    /// The bytes of the file at `path` that its image needs, with errors phrased for users.
+    ///
+    /// Reads no more than the image needs: once the header is in, a binary raster's length is
+    /// known (any tail is never read) and an ASCII raster is read up to
+    /// `maxASCIIBytesPerSample` bytes per sample. A device or pipe that never ends, a header
+    /// that never ends, or a huge tail therefore stops the read instead of filling memory.
     static func readFile(path: String) throws -> [UInt8] {
         func fail(_ what: String) -> ImageError { ImageError("\(path): \(what)") }
         func systemError(_ code: Int32) -> String { String(cString: strerror(code)) }
@@ -71,21 +83,23 @@ public enum PPMDecoder {
         var info = stat()
         if fstat(fd, &info) != 0 { throw fail("cannot stat the file: \(systemError(errno))") }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw fail("is a directory, not an image file") }
-        let limit = 1 << 32
-        let expected = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
-        if expected > limit { throw fail("the file is \(expected) bytes, larger than the 4 GiB limit") }
+        // A regular file's size bounds the buffer (one byte more, to see its end).
+        let sizeBound = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) + 1 : Int.max
 
-        var data = [UInt8](repeating: 0, count: max(expected, 1 << 16))
+        var data = [UInt8]()
         var count = 0
-        while true {
+        var stop = Int.max    // bytes after which nothing more is read, once the header is known
+        var ascii = false     // the header is known and the raster is ASCII
+        var ended = false     // the read saw the end of the file
+        while count < stop {
             if count == data.count {
-                if data.count >= limit { throw fail("the file is larger than the 4 GiB limit") }
-                data.append(contentsOf: [UInt8](repeating: 0, count: data.count))
+                let grown = min(max(2 * data.count, headerProbeBytes), sizeBound, stop)
+                data.append(contentsOf: repeatElement(0, count: grown - data.count))
             }
             let n = data.withUnsafeMutableBytes { raw in
                 systemRead(fd, raw.baseAddress! + count, raw.count - count)
             }
-            if n == 0 { break }
+            if n == 0 { ended = true; break }
             if n < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -93,6 +107,36 @@ public enum PPMDecoder {
                 throw fail("cannot read the file: \(systemError(code))")
             }
             count += n
+            if stop == Int.max && count >= headerProbeBytes {
+                // Parse the header from what is here: it says how much the image needs.
+                let outcome: (stop: Int, known: Bool) = data.withUnsafeBufferPointer { all in
+                    var parser = Parser(bytes: UnsafeBufferPointer(rebasing: all[0..<count]), source: path)
+                    if let head = try? parser.header(), parser.pos < count {
+                        let cap = head.format.binary
+                            ? head.rasterBytes : head.samples * PPMDecoder.maxASCIIBytesPerSample
+                        return (parser.pos + cap, !head.format.binary)
+                    }
+                    // Malformed where bytes remain: stop (decoding reports it); else the header
+                    // may go on (a long comment), so read on.
+                    return (parser.pos < count - 1 ? count : Int.max, false)
+                }
+                stop = outcome.stop
+                ascii = outcome.known
+                if stop == Int.max && count >= maxHeaderBytes {
+                    throw fail("no complete PPM/PGM header in the first \(maxHeaderBytes >> 20) MiB")
+                }
+            }
+        }
+        if ascii && !ended && count >= stop {
+            // Stopped at the ASCII bound: the raster must be complete within it.
+            let complete = data.withUnsafeBufferPointer { all -> Bool in
+                var p = Parser(bytes: UnsafeBufferPointer(rebasing: all[0..<count]), source: path)
+                return (try? p.decode()) != nil
+            }
+            if !complete {
+                throw fail("the ASCII raster is longer than \(PPMDecoder.maxASCIIBytesPerSample) bytes per "
+                           + "sample (read the first \(count) bytes)")
+            }
         }
         data.removeSubrange(count...)
         return data
@@ -229,7 +273,17 @@ private struct Parser {
         }
     }
 
-    mutating func decode() throws -> Image {
+    /// What the header says: the format, the size, maxval; `pos` is left at the raster's first byte.
+    struct Header {
+        var format: NetpbmFormat
+        var width: Int, height: Int, maxval: Int
+        /// Samples in the raster (width * height * channels).
+        var samples: Int { width * height * format.channels }
+        /// Bytes of a binary raster.
+        var rasterBytes: Int { maxval > 255 ? 2 * samples : samples }
+    }
+
+    mutating func header() throws -> Header {
         let format = try magic()
         if pos < bytes.count && !Parser.isSpace(bytes[pos]) && bytes[pos] != 0x23 {
             throw fail("invalid header: expected whitespace after the magic number \(format.magic) "
@@ -261,11 +315,15 @@ private struct Parser {
             if bytes[pos] == 0x23 { skipComment() }
             if pos < bytes.count { pos += 1 }
         }
-        let count = w * h * format.channels
-        let pixels = format.binary
-            ? try binaryRaster(count: count, maxval: maxval.value)
-            : try asciiRaster(count: count, maxval: maxval.value)
-        return Image(width: w, height: h, channels: format.channels, pixels: pixels)
+        return Header(format: format, width: w, height: h, maxval: maxval.value)
+    }
+
+    mutating func decode() throws -> Image {
+        let head = try header()
+        let pixels = head.format.binary
+            ? try binaryRaster(count: head.samples, maxval: head.maxval)
+            : try asciiRaster(count: head.samples, maxval: head.maxval)
+        return Image(width: head.width, height: head.height, channels: head.format.channels, pixels: pixels)
     }
 
     mutating func binaryRaster(count: Int, maxval: Int) throws -> [Float] {
