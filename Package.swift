@@ -51,7 +51,7 @@ let package = Package(
             "WinoTrain", "WinoEngine", "WinoFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat"]),
+        .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat", "CLITestSupport"]),
         .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
         .testTarget(name: "WinoTrainTests", dependencies: ["WinoTrain", "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference", "CLITestSupport"]),
         .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference", "WinoTrain", "CLITestSupport"]),

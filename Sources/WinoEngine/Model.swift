@@ -153,10 +153,16 @@ public final class Model: @unchecked Sendable {
         }
     }
 
-    private func takeWorkspace(batch: Int) -> Workspace {
+    private func takeWorkspace(batch: Int) throws -> Workspace {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
         if let i = idle.firstIndex(where: { $0.batch == batch }) { return idle.remove(at: i) }
+        // A new workspace: an error, not an aborting allocation, where the memory is not there.
+        do {
+            try SystemMemory.require(perSampleBytes * batch, for: "batch \(batch)'s activations and scratch")
+        } catch let e as MemoryError {
+            throw EngineError(e.message)
+        }
         return Workspace(plan: plan, batch: batch, threads: pool?.threadCount ?? 1)
     }
 
@@ -218,7 +224,7 @@ public final class Model: @unchecked Sendable {
             }
             if found { try rejectNonFinite(input) }
         }
-        let ws = takeWorkspace(batch: batch)
+        let ws = try takeWorkspace(batch: batch)
         defer { returnWorkspace(ws) }
         let table = ws.slotTable
         // The layers read the caller's input in place and the last layer writes the caller's output.
@@ -253,6 +259,13 @@ public final class Model: @unchecked Sendable {
         if plan.outputSlot == plan.inputSlot {
             // A model whose output is its input (flatten/dropout only).
             output.baseAddress!.update(from: input.baseAddress!, count: output.count)
+        }
+        // Finite inputs can still overflow (weights or a metadata scale near Float's limits):
+        // an answer made of NaN or infinities is an error, not a result.
+        if anyNonFinite(UnsafePointer(output.baseAddress!), count: output.count) {
+            let i = output.firstIndex { !$0.isFinite } ?? 0
+            let per = output.count / batch
+            throw EngineError("output value \(i % per)\(batch > 1 ? " of sample \(i / per)" : "") is \(output[i]): the model's arithmetic overflowed Float on a finite input (weights or input scale too large)")
         }
     }
 }

@@ -88,6 +88,9 @@ public enum SWZReader {
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw FormatError(.badMagic, "'\(path)' is a directory, not a .swz model file")
         }
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            throw FormatError(.badMagic, "'\(path)' is not a regular file (a device, pipe or socket), not a .swz model file")
+        }
         guard let size = Int(exactly: st.st_size), size <= limits.maxFileBytes else {
             throw FormatError(.limitExceeded, "model file '\(path)' is \(st.st_size) bytes, limit \(limits.maxFileBytes)")
         }
@@ -232,7 +235,14 @@ struct Parser {
         }
         var graph = try graphBytes.withUnsafeBytes { try parseGraph($0) }
 
-        // Payloads.
+        // Payloads. A file may declare up to maxZlibRatio times its size: before inflating,
+        // check that the decoded tensors (f16 values widen to f32) fit the memory left.
+        let need = entries.reduce(0) { $0 + $1.info.rawBytes * ($1.info.storage == .f16 ? 2 : 1) }
+        do {
+            try SystemMemory.require(need, for: "the model's \(entries.count) tensors")
+        } catch let e as MemoryError {
+            throw FormatError(.limitExceeded, e.message)
+        }
         graph.tensors = try entries.map { try loadTensor($0) }
         try GraphValidator.validate(graph)
         return SWZFileInfo(major: Int(major), minor: Int(minor), fileSize: fileSize,

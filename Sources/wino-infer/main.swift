@@ -57,7 +57,7 @@ struct WinoInfer: ParsableCommand {
         do {
             net = try Model(contentsOf: model, options: .init(threads: threads))
         } catch let e as FormatError {
-            throw ToolError("\(model): \(e.message)")
+            throw ToolError(e.message.contains(model) ? e.message : "\(model): \(e.message)")
         }
         let t1 = Date()
         let picture = try PPMDecoder.read(path: image)

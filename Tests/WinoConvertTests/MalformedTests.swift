@@ -45,6 +45,28 @@ final class MalformedTests: XCTestCase {
         XCTAssertEqual(imp.graph.metadata.inputShape, [1, 5, 5])
     }
 
+    /// Files that are not ONNX files by their kind: each named, nothing read. A device such as
+    /// /dev/zero used to be read to the end (it has none) before the size check.
+    func testPathsThatAreNotRegularFiles() throws {
+        let dir = NSTemporaryDirectory()
+        let cases: [(String, String)] = [
+            ("/nonexistent/m.onnx", "cannot read '/nonexistent/m.onnx': No such file or directory"),
+            (dir, "is a directory, not an ONNX file"),
+            ("/dev/zero", "'/dev/zero' is not a regular file (a device, pipe or socket), not an ONNX file"),
+        ]
+        for (path, fragment) in cases {
+            XCTAssertThrowsError(try ONNXImporter.importModel(path: path)) { e in
+                XCTAssertTrue("\(e)".contains(fragment), "'\(e)' lacks '\(fragment)'")
+            }
+        }
+        let empty = dir + "wino-empty-\(getpid()).onnx"
+        XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        XCTAssertThrowsError(try ONNXImporter.importModel(path: empty)) { e in
+            XCTAssertTrue("\(e)".contains("is empty, not an ONNX model"), "\(e)")
+        }
+    }
+
     func testTruncatedProtobuf() throws {
         let bytes: [UInt8] = try tinyModel().serializedBytes()
         for cut in [1, bytes.count / 3, bytes.count / 2, bytes.count - 1] {

@@ -1,5 +1,6 @@
 // Whole-model behaviour: fusion, determinism across thread counts, concurrent
 // predictions, input validation, a small AlexNet-like network vs the reference.
+import CLITestSupport
 import CWinoKernels
 import Foundation
 import WinoEngine
@@ -149,6 +150,65 @@ final class ResourceLimitTests: XCTestCase {
         XCTAssertThrowsError(try m.predict([Float](repeating: 0, count: 3 * 27 * 25 * 4096), batch: 4096)) { error in
             XCTAssertTrue("\(error)".contains("batch 4096"), "\(error)")
         }
+    }
+}
+
+/// Results and resources a model cannot give: an output that overflowed Float, a workspace
+/// larger than the memory the process may still allocate. Both are errors, never a NaN
+/// "probability" or an aborting allocation.
+final class ModelLimitTests: XCTestCase {
+    /// A fully connected layer with one weight of -Float.greatestFiniteMagnitude: a finite
+    /// input overflows to infinity, then Softmax gives NaN. predict and classify throw,
+    /// naming the output value; the same model with a normal weight runs.
+    func testOverflowingOutputIsAnError() throws {
+        func model(weight: Float) throws -> Model {
+            var w = [Float](repeating: 0.5, count: 3 * 4)
+            w[5] = weight
+            let nodes = [Node(name: "flat", op: .flatten, inputs: ["x"], output: "v"),
+                         Node(name: "fc", op: .fullyConnected, inputs: ["v"], output: "f", weights: ["w", "b"]),
+                         Node(name: "prob", op: .softmax, inputs: ["f"], output: "p")]
+            let g = ModelGraph(metadata: ModelMetadata(name: "overflow", inputShape: [4, 1, 1], channelOrder: .tensor),
+                               input: "x", output: "p", nodes: nodes,
+                               tensors: [Tensor(name: "w", shape: [3, 4], data: .dense(w)),
+                                         Tensor(name: "b", shape: [3], data: .dense([0, 0, 0]))])
+            return try Model(graph: g)
+        }
+        let input: [Float] = [1, -2, 3, 4]
+        XCTAssertEqual(try model(weight: 1).predict(input).count, 3)
+        let bad = try model(weight: -Float.greatestFiniteMagnitude)
+        for run in [{ _ = try bad.predict(input) }, { _ = try bad.classify(input) },
+                    { _ = try bad.predict(input + input, batch: 2) }] {
+            XCTAssertThrowsError(try run()) { error in
+                XCTAssertTrue("\(error)".contains("overflowed Float"), "\(error)")
+                XCTAssertTrue("\(error)".hasPrefix("output value 0"), "\(error)")
+            }
+        }
+    }
+
+    /// A model whose activations (2 x 64 x 1024 x 1024 floats, 512 MiB, within the 4096 MiB
+    /// workspace limit) exceed the memory the process may still allocate: predict throws an
+    /// error naming the batch and both sizes, instead of aborting in the allocator; with the
+    /// memory there, the same model runs.
+    func testWorkspaceBeyondAvailableMemoryIsAnError() throws {
+        let nodes = [Node(name: "conv", op: .conv, inputs: ["x"], output: "y", weights: ["w", "b"]),
+                     Node(name: "relu", op: .relu, inputs: ["y"], output: "r"),
+                     Node(name: "pool", op: .maxPool, inputs: ["r"], output: "p",
+                          attributes: ["kernel": .ints([1024, 1024]), "strides": .ints([1024, 1024])])]
+        let g = ModelGraph(metadata: ModelMetadata(name: "wide", inputShape: [1, 1024, 1024], channelOrder: .tensor),
+                           input: "x", output: "p", nodes: nodes,
+                           tensors: [Tensor(name: "w", shape: [64, 1, 1, 1], data: .dense([Float](repeating: 1, count: 64))),
+                                     Tensor(name: "b", shape: [64], data: .dense([Float](repeating: 0, count: 64)))])
+        let model = try Model(graph: g)
+        let input = [Float](repeating: 0.25, count: 1024 * 1024)
+        let ran = try withAddressSpaceHeadroom(128 << 20) {
+            XCTAssertThrowsError(try model.predict(input)) { error in
+                let message = "\(error)"
+                XCTAssertTrue(message.hasPrefix("not enough memory for batch 1's activations and scratch: "), message)
+                XCTAssertTrue(message.contains("MiB needed") && message.contains("MiB available to this process"), message)
+            }
+        }
+        if !ran { throw XCTSkip("the address-space limit cannot be set here") }
+        XCTAssertEqual(try model.predict(input), [Float](repeating: 0.25, count: 64))
     }
 }
 
