@@ -299,7 +299,10 @@ final class GraphBuilder {
             shape = try GraphValidator.inferShape(node, inputs: inputs.map { shapes[$0]! },
                                                   weights: weights.map { tensors[tensorIndex[$0]!] })
         } catch let e as FormatError {
-            throw fail(n, e.message)
+            // The validator names the node too ("node 'x' (conv): ..."): name it once.
+            var what = Substring(e.message)
+            if what.hasPrefix("node '\(nodeName)' "), let colon = what.range(of: "): ") { what = what[colon.upperBound...] }
+            throw fail(n, String(what))
         }
         guard shapes[out] == nil else { throw fail(n, "output '\(out)' is written twice") }
         nodeNames.insert(nodeName)

@@ -45,6 +45,8 @@ public struct FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         case badString
         /// Metadata is inconsistent (mean/scale counts, labels, input shape).
         case badMetadata
+        /// The file system refused to create, write or rename a file (SWZWriter).
+        case ioFailed
     }
 
     /// The category.

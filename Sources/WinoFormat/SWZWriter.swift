@@ -27,17 +27,17 @@ public enum SWZWriter {
         let bytes = try encode(g, compress: compress)
         let tmp = path + ".tmp"
         guard let f = fopen(tmp, "wb") else {
-            throw FormatError(.outOfRange, "cannot create '\(tmp)': \(String(cString: strerror(errno)))")
+            throw FormatError(.ioFailed, "cannot create '\(tmp)': \(String(cString: strerror(errno)))")
         }
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         let closed = fclose(f)
         guard written == bytes.count, closed == 0 else {
             unlink(tmp)
-            throw FormatError(.truncated, "could not write all \(bytes.count) bytes to '\(tmp)'")
+            throw FormatError(.ioFailed, "could not write all \(bytes.count) bytes to '\(tmp)'")
         }
         guard rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw FormatError(.outOfRange, "cannot rename '\(tmp)' to '\(path)': \(String(cString: strerror(errno)))")
+            throw FormatError(.ioFailed, "cannot rename '\(tmp)' to '\(path)': \(String(cString: strerror(errno)))")
         }
     }
 

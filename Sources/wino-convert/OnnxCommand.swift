@@ -39,6 +39,7 @@ struct OnnxCommand: ParsableCommand {
         guard ["F2", "F4"].contains(tile.uppercased()) else { throw ValidationError("--tile must be F2 or F4") }
         guard (0...1).contains(sparsity), (0...1).contains(fcSparsity) else { throw ValidationError("sparsities must be within 0...1") }
         if threshold != nil && sparsity > 0 { throw ValidationError("give --sparsity or --threshold, not both") }
+        if let t = threshold, !(t.isFinite && t >= 0) { throw ValidationError("--threshold must be a finite number >= 0") }
         guard (0...65536).contains(resize) else { throw ValidationError("--resize must be within 0...65536") }
     }
 
@@ -47,13 +48,14 @@ struct OnnxCommand: ParsableCommand {
         if let s = inputSize { imp.inputSize = try ints(s, "--input-size") }
         var meta = MetadataOptions()
         if let l = labels {
-            guard let text = try? String(contentsOfFile: l, encoding: .utf8) else { throw ToolError("cannot read labels file '\(l)'") }
-            meta.labels = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            while meta.labels.last == "" { meta.labels.removeLast() }
+            meta.labels = try readLabels(l)
         }
         if let m = mean { meta.mean = try floats(m, "--mean") }
-        if let s = scale { meta.scale = try floats(s, "--scale") }
+        if let s = scale {
+            let values = try floats(s, "--scale")
+            meta.scale = values
+            if values.contains(0) { throw ToolError("--scale values must be nonzero (0 makes every input the same)") }
+        }
         if let c = channelOrder {
             let orders: [String: ChannelOrder] = ["rgb": .rgb, "bgr": .bgr, "gray": .gray, "tensor": .tensor]
             guard let o = orders[c.lowercased()] else { throw ToolError("--channel-order must be rgb, bgr, gray or tensor, not '\(c)'") }
@@ -88,6 +90,30 @@ struct OnnxCommand: ParsableCommand {
         let ratio = onnxBytes > 0 ? String(format: " (%.1f%% of the ONNX file's %d bytes)", 100 * Double(swzBytes) / Double(onnxBytes), onnxBytes) : ""
         print("wrote \(output): \(swzBytes) bytes\(ratio)")
     }
+}
+
+/// The labels of a text file, one per line (LF or CRLF), surrounding blanks trimmed; trailing
+/// empty lines are ignored, an empty line before a label is an error naming it.
+func readLabels(_ path: String) throws -> [String] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        var st = stat()
+        let why = stat(path, &st) != 0 ? String(cString: strerror(errno))
+            : (st.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it cannot be read"
+        throw ToolError("cannot read labels file '\(path)': \(why)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw ToolError("labels file '\(path)' is not UTF-8 text")
+    }
+    var labels = text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline })
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+    while labels.last == "" { labels.removeLast() }
+    if let empty = labels.firstIndex(of: "") {
+        throw ToolError("labels file '\(path)': line \(empty + 1) is empty (one label per line)")
+    }
+    if let bad = labels.firstIndex(where: { $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } }) {
+        throw ToolError("labels file '\(path)': line \(bad + 1) holds a control character")
+    }
+    return labels
 }
 
 struct ToolError: Error, CustomStringConvertible {

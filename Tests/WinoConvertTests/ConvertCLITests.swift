@@ -64,5 +64,47 @@ final class ConvertCLITests: XCTestCase {
         let badSwz = try run(["inspect", onnx])
         XCTAssertEqual(badSwz.status, 1)
         XCTAssertTrue(badSwz.err.hasPrefix("Error:"), badSwz.err)
+        for (flag, value, fragment) in [("--threshold", "nan", "--threshold must be a finite number >= 0"),
+                                        ("--threshold", "-1", "--threshold must be a finite number >= 0"),
+                                        ("--scale", "0", "--scale values must be nonzero")] {
+            let r = try run(["onnx", onnx, "-o", "/tmp/x.swz", "\(flag)=\(value)"])
+            XCTAssertNotEqual(r.status, 0, "\(flag) \(value)")
+            XCTAssertTrue(r.err.contains(fragment), r.err)
+        }
+        let toDirectory = try run(["onnx", onnx, "-o", NSTemporaryDirectory()])
+        XCTAssertEqual(toDirectory.status, 1)
+        XCTAssertTrue(toDirectory.err.contains("cannot rename") && toDirectory.err.contains("[ioFailed]"), toDirectory.err)
+    }
+
+    /// Labels files: CRLF line ends read like LF ones (they gave one label holding all ten);
+    /// an empty line before a label, a control character, a directory or non-UTF-8 bytes are
+    /// errors naming the file and line.
+    func testLabelsFiles() throws {
+        let onnx = try fixture("mnist/mnist.onnx", script: "mnist.py")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wl-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let labels = dir.appendingPathComponent("labels.txt").path, swz = dir.appendingPathComponent("m.swz").path
+        try Data((0...9).map { "c\($0)\r\n" }.joined().utf8).write(to: URL(fileURLWithPath: labels))
+        var r = try run(["onnx", onnx, "-o", swz, "--labels", labels, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try run(["inspect", swz, "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        XCTAssertEqual((json["metadata"] as! [String: Any])["labels"] as? Int, 10)
+
+        let cases: [([UInt8], String)] = [
+            (Array("a\n\nb\n".utf8), "line 2 is empty"),
+            (Array("a\u{1}b\n".utf8), "line 1 holds a control character"),
+            ([0x61, 0xFF, 0x0A], "is not UTF-8 text"),
+        ]
+        for (bytes, fragment) in cases {
+            try Data(bytes).write(to: URL(fileURLWithPath: labels))
+            r = try run(["onnx", onnx, "-o", swz, "--labels", labels])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.err.contains("labels file '\(labels)'") && r.err.contains(fragment), r.err)
+        }
+        r = try run(["onnx", onnx, "-o", swz, "--labels", dir.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("it is a directory"), r.err)
     }
 }

@@ -67,6 +67,20 @@ final class MalformedTests: XCTestCase {
         }
     }
 
+    /// An attribute the engine's shape rules reject names its node once (the importer added the
+    /// node's name to the validator's message, which already had it).
+    func testShapeRuleErrorNamesTheNodeOnce() throws {
+        var m = tinyModel()
+        var group = Onnx_AttributeProto()
+        group.name = "group"; group.type = .int; group.i = 0
+        m.graph.node[0].attribute.append(group)
+        XCTAssertThrowsError(try ONNXImporter.importModel(bytes: try m.serializedBytes())) { e in
+            let message = "\(e)"
+            XCTAssertEqual(message.components(separatedBy: "node 'conv'").count, 2, message)
+            XCTAssertTrue(message.contains("group"), message)
+        }
+    }
+
     func testTruncatedProtobuf() throws {
         let bytes: [UInt8] = try tinyModel().serializedBytes()
         for cut in [1, bytes.count / 3, bytes.count / 2, bytes.count - 1] {
