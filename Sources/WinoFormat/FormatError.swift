@@ -54,10 +54,30 @@ public struct FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is wrong and where.
     public var message: String
 
-    /// Creates an error.
+    /// Creates an error. The message stays one printable line whatever a file put in the strings
+    /// it quotes: control characters are written as `\u{XX}` and a message longer than
+    /// `maxMessageLength` characters is cut with "...".
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.message = FormatError.printable(message)
+    }
+
+    /// The longest message kept whole.
+    public static let maxMessageLength = 1000
+
+    static func printable(_ text: String) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= maxMessageLength { out += "..."; break }
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+            count += 1
+        }
+        return out
     }
 
     /// The message, prefixed with the kind.

@@ -474,11 +474,24 @@ final class CorruptFileTests: XCTestCase {
             do {
                 let g = try SWZReader.decode(b)
                 XCTAssertNoThrow(try GraphValidator.validate(g))
-            } catch is FormatError {
+            } catch let e as FormatError {
+                // Damaged names and strings are quoted printably, on one line.
+                XCTAssertFalse(e.message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F },
+                               "round \(round): \(e.message)")
+                XCTAssertLessThanOrEqual(e.message.count, FormatError.maxMessageLength + 3)
             } catch {
                 XCTFail("round \(round): non-FormatError \(error)")
             }
         }
+    }
+
+    /// Control characters in a message become `\u{XX}`; a long one is cut (a corrupt property
+    /// string was quoted whole, NUL bytes included).
+    func testMessagesStayOnePrintableLine() {
+        XCTAssertEqual(FormatError(.badString, "name 'a\u{0}b\nc\u{7F}' bad").message, "name 'a\\u{0}b\\u{A}c\\u{7F}' bad")
+        let long = FormatError(.badString, "property '" + String(repeating: "x", count: 5000) + "'").message
+        XCTAssertEqual(long.count, FormatError.maxMessageLength + 3)
+        XCTAssertTrue(long.hasSuffix("x..."))
     }
 }
 
