@@ -12,8 +12,9 @@ import WinoFormat
 
 /// What the import needs besides the ONNX bytes.
 public struct ImportOptions: Sendable {
-    /// Per-sample input size [C, H, W] (or [F] for a 2-D input), used where the ONNX
-    /// input shape leaves dimensions symbolic; must agree with dimensions it fixes.
+    /// Per-sample input size [C, H, W] (or [F] for a 2-D input; [F, 1, 1] too), used where the
+    /// ONNX input shape leaves dimensions symbolic; must agree with dimensions it fixes and give
+    /// every per-sample dimension.
     public var inputSize: [Int]?
     /// Graph inputs bound to constant values (ONNX test data feeding weights as inputs).
     public var constants: [String: ONNXTensor]
@@ -161,6 +162,11 @@ final class GraphBuilder {
             throw ConvertError("input '\(input.name)' has rank \(dims.count); supported are [N, C, H, W], [N, C, L] and [N, F]")
         }
         inputRank = dims.count
+        // Per-sample dims, or the engine's [C, H, W] form of them (trailing 1s: `Model.inputShape`).
+        if let given = options.inputSize,
+           given.count < dims.count - 1 || given.count > 3 || !given.dropFirst(dims.count - 1).allSatisfy({ $0 == 1 }) {
+            throw ConvertError("input size \(given) has \(given.count) values; the ONNX input '\(input.name)' has \(dims.count - 1) per-sample dimensions")
+        }
         if case .dimValue(let v)? = dims[0].value, v > 0 { staticBatch = Int(v) } else { staticBatch = nil }
         var perSample = [Int]()
         for (i, d) in dims.dropFirst().enumerated() {

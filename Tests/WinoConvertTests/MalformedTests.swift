@@ -81,6 +81,17 @@ final class MalformedTests: XCTestCase {
         }
     }
 
+    /// An input size must give every per-sample dimension, no more (extra values were ignored).
+    func testInputSizeMustMatchTheInputRank() throws {
+        let bytes: [UInt8] = try tinyModel().serializedBytes()
+        XCTAssertNoThrow(try ONNXImporter.importModel(bytes: bytes, options: ImportOptions(inputSize: [1, 5, 5])))
+        for wrong in [[1, 5, 5, 9], [1, 5]] {
+            XCTAssertThrowsError(try ONNXImporter.importModel(bytes: bytes, options: ImportOptions(inputSize: wrong))) { e in
+                XCTAssertTrue("\(e)".contains("has \(wrong.count) values; the ONNX input 'x' has 3 per-sample dimensions"), "\(e)")
+            }
+        }
+    }
+
     func testTruncatedProtobuf() throws {
         let bytes: [UInt8] = try tinyModel().serializedBytes()
         for cut in [1, bytes.count / 3, bytes.count / 2, bytes.count - 1] {
