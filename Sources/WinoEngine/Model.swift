@@ -107,6 +107,10 @@ public final class Model: @unchecked Sendable {
 
     /// Runs the model on `batch` samples laid out [batch] + inputShape (NCHW) and
     /// returns the output, [batch] + outputShape.
+    ///
+    /// - Throws: `EngineError` for a batch or input size that does not fit the model, an input
+    ///   holding NaN or an infinity, an output that overflowed Float (NaN or infinite), or a new
+    ///   batch size whose workspace needs more memory than the process can still allocate.
     public func predict(_ input: [Float], batch: Int = 1) throws -> [Float] {
         let count = plan.slotSizes[plan.outputSlot] * batch
         try checkBatch(batch, inputCount: input.count)
