@@ -50,11 +50,18 @@ public final class Model: @unchecked Sendable {
         /// stride 1, at least 8 in- and out-channels per group, outputs of at least 4x4, dense
         /// weights) as dense Winograd F(4x4) convolutions; `.asStored` runs every node as its op says.
         public var planner: ConvPlanner
+        /// Whether `predict` throws for an output holding NaN or an infinity, which finite inputs
+        /// give when weights or the input scale overflow Float. It costs one read of the output:
+        /// nothing next to a classifier's run, a pass over memory for a large feature map (wino-bench
+        /// turns it off to time single layers, as onnxruntime, its baseline, does not check).
+        public var checksOutput: Bool
         /// Creates options.
-        public init(threads: Int = 1, maxWorkspaceBytes: Int = 4 << 30, planner: ConvPlanner = .auto) {
+        public init(threads: Int = 1, maxWorkspaceBytes: Int = 4 << 30, planner: ConvPlanner = .auto,
+                    checksOutput: Bool = true) {
             self.threads = max(1, threads)
             self.maxWorkspaceBytes = maxWorkspaceBytes
             self.planner = planner
+            self.checksOutput = checksOutput
         }
     }
 
@@ -109,8 +116,9 @@ public final class Model: @unchecked Sendable {
     /// returns the output, [batch] + outputShape.
     ///
     /// - Throws: `EngineError` for a batch or input size that does not fit the model, an input
-    ///   holding NaN or an infinity, an output that overflowed Float (NaN or infinite), or a new
-    ///   batch size whose workspace needs more memory than the process can still allocate.
+    ///   holding NaN or an infinity, an output that overflowed Float (NaN or infinite; unless
+    ///   `Options.checksOutput` is off), or a new batch size whose workspace needs more memory
+    ///   than the process can still allocate.
     public func predict(_ input: [Float], batch: Int = 1) throws -> [Float] {
         let count = plan.slotSizes[plan.outputSlot] * batch
         try checkBatch(batch, inputCount: input.count)
@@ -266,7 +274,7 @@ public final class Model: @unchecked Sendable {
         }
         // Finite inputs can still overflow (weights or a metadata scale near Float's limits):
         // an answer made of NaN or infinities is an error, not a result.
-        if anyNonFinite(UnsafePointer(output.baseAddress!), count: output.count) {
+        if options.checksOutput && anyNonFinite(UnsafePointer(output.baseAddress!), count: output.count) {
             let i = output.firstIndex { !$0.isFinite } ?? 0
             let per = output.count / batch
             throw EngineError("output value \(i % per)\(batch > 1 ? " of sample \(i / per)" : "") is \(output[i]): the model's arithmetic overflowed Float on a finite input (weights or input scale too large)")

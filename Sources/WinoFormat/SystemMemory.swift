@@ -9,16 +9,18 @@ import Darwin
 /// What the system says about the memory this process can still allocate.
 public enum SystemMemory {
     /// The bytes this process can still allocate: the least of the system's available memory
-    /// (`MemAvailable`), what its cgroup's `memory.max` leaves, and what its address-space limit
-    /// (`RLIMIT_AS`, e.g. `ulimit -v`) leaves; nil where none of them is known.
+    /// (`MemAvailable` plus `SwapFree`), what its cgroup's `memory.max` leaves, and what its
+    /// address-space limit (`RLIMIT_AS`, e.g. `ulimit -v`) leaves; nil where none is known.
     public static func availableBytes() -> Int? {
         var best: Int?
         func consider(_ v: Int?) { if let v = v { best = min(best ?? v, max(v, 0)) } }
         if let meminfo = readSmallFile("/proc/meminfo") {
-            for line in meminfo.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-                let kib = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-                consider(kib.map { $0 * 1024 })
+            // Available memory plus free swap (a model may page), in KiB.
+            var kib: Int?
+            for line in meminfo.split(separator: "\n") where line.hasPrefix("MemAvailable:") || line.hasPrefix("SwapFree:") {
+                if let v = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { kib = (kib ?? 0) + v }
             }
+            consider(kib.map { $0 * 1024 })
         }
         if let limit = readSmallFile("/sys/fs/cgroup/memory.max").flatMap(integer),
            let used = readSmallFile("/sys/fs/cgroup/memory.current").flatMap(integer) {

@@ -159,9 +159,10 @@ final class ResourceLimitTests: XCTestCase {
 final class ModelLimitTests: XCTestCase {
     /// A fully connected layer with one weight of -Float.greatestFiniteMagnitude: a finite
     /// input overflows to infinity, then Softmax gives NaN. predict and classify throw,
-    /// naming the output value; the same model with a normal weight runs.
+    /// naming the output value; the same model with a normal weight runs, and with the check
+    /// turned off returns the NaN.
     func testOverflowingOutputIsAnError() throws {
-        func model(weight: Float) throws -> Model {
+        func model(weight: Float, checks: Bool = true) throws -> Model {
             var w = [Float](repeating: 0.5, count: 3 * 4)
             w[5] = weight
             let nodes = [Node(name: "flat", op: .flatten, inputs: ["x"], output: "v"),
@@ -171,7 +172,7 @@ final class ModelLimitTests: XCTestCase {
                                input: "x", output: "p", nodes: nodes,
                                tensors: [Tensor(name: "w", shape: [3, 4], data: .dense(w)),
                                          Tensor(name: "b", shape: [3], data: .dense([0, 0, 0]))])
-            return try Model(graph: g)
+            return try Model(graph: g, options: .init(checksOutput: checks))
         }
         let input: [Float] = [1, -2, 3, 4]
         XCTAssertEqual(try model(weight: 1).predict(input).count, 3)
@@ -183,6 +184,8 @@ final class ModelLimitTests: XCTestCase {
                 XCTAssertTrue("\(error)".hasPrefix("output value 0"), "\(error)")
             }
         }
+        // Checking off (Options.checksOutput): the output as computed.
+        XCTAssertTrue(try model(weight: -Float.greatestFiniteMagnitude, checks: false).predict(input).contains { $0.isNaN })
     }
 
     /// A model whose activations (2 x 64 x 1024 x 1024 floats, 512 MiB, within the 4096 MiB
