@@ -58,33 +58,13 @@ public enum ONNXImporter {
     }
 
     /// The bytes of the ONNX file at `path`: a regular file within `maxFileBytes` whose bytes
-    /// and decoded message fit the memory left (checked before reading), read once.
+    /// and decoded message (about as large again) fit the memory left, read once.
     static func readModelFile(_ path: String) throws -> [UInt8] {
-        func why() -> String { String(cString: strerror(errno)) }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw ConvertError("cannot read '\(path)': \(why())") }
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw ConvertError("'\(path)' is a directory, not an ONNX file")
-        default: throw ConvertError("'\(path)' is not a regular file (a device, pipe or socket), not an ONNX file")
-        }
-        let size = Int(st.st_size)
-        guard size <= maxFileBytes else { throw ConvertError("'\(path)' is \(size) bytes, larger than the limit of \(maxFileBytes)") }
-        guard size > 0 else { throw ConvertError("'\(path)' is empty, not an ONNX model") }
         do {
-            // The file's bytes, and the decoded message holding copies of its tensors.
-            try SystemMemory.require(2 * size, for: "reading the \(size)-byte ONNX file '\(path)'")
-        } catch let e as MemoryError {
+            return try InputFile.read(path, maxBytes: maxFileBytes, what: "an ONNX file", holding: 2)
+        } catch let e as InputFileError {
             throw ConvertError(e.message)
         }
-        guard let f = fopen(path, "rb") else { throw ConvertError("cannot read '\(path)': \(why())") }
-        defer { fclose(f) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let got = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, f) }
-        guard got == size else {
-            throw ConvertError("cannot read '\(path)': \(ferror(f) != 0 ? why() : "it changed size while being read (\(got) of \(size) bytes)")")
-        }
-        return bytes
     }
 
     /// Imports a serialized ONNX ModelProto.

@@ -47,7 +47,13 @@ extension Trainer {
         let graph = try SWZReader.read(path: (dir as NSString).appendingPathComponent("model.swz"))
         let t = try Trainer(model: graph, winograd: nil, threads: threads)
         let path = (dir as NSString).appendingPathComponent("state.json")
-        guard let data = FileManager.default.contents(atPath: path) else { throw TrainError("\(path): cannot read the checkpoint state") }
+        let data: Data
+        do {
+            // The state holds base64 copies of the parameters: a few times the model's size.
+            data = Data(try InputFile.read(path, maxBytes: 1 << 32, what: "a checkpoint state", holding: 2))
+        } catch let e as InputFileError {
+            throw TrainError("cannot read the checkpoint state: \(e.message)")
+        }
         let state: CheckpointState
         do { state = try JSONDecoder().decode(CheckpointState.self, from: data) } catch {
             throw TrainError("\(path): not a wino-train checkpoint state (\(error))")

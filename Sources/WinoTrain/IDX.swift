@@ -55,9 +55,13 @@ public enum IDX {
 
     /// Dimensions and payload of one IDX file of unsigned bytes with the expected rank.
     public static func read(_ path: String, rank: Int) throws -> (dims: [Int], data: [UInt8]) {
-        guard let raw = FileManager.default.contents(atPath: path) else { throw DataError("\(path): cannot read the file") }
-        let bytes = raw.count >= 2 && raw[raw.startIndex] == 0x1f && raw[raw.startIndex + 1] == 0x8b
-            ? try gunzip([UInt8](raw), path: path) : [UInt8](raw)
+        let raw: [UInt8]
+        do {
+            raw = try InputFile.read(path, maxBytes: maxBytes + (64 << 10), what: "an IDX file")
+        } catch let e as InputFileError {
+            throw DataError(e.message)
+        }
+        let bytes = raw.count >= 2 && raw[0] == 0x1f && raw[1] == 0x8b ? try gunzip(raw, path: path) : raw
         guard bytes.count >= 4 else { throw DataError("\(path): \(bytes.count) bytes is too short for an IDX header") }
         guard bytes[0] == 0, bytes[1] == 0 else {
             throw DataError(String(format: "%@: not an IDX file (magic %02x %02x %02x %02x)", path, bytes[0], bytes[1], bytes[2], bytes[3]))

@@ -95,13 +95,13 @@ struct OnnxCommand: ParsableCommand {
 /// The labels of a text file, one per line (LF or CRLF), surrounding blanks trimmed; trailing
 /// empty lines are ignored, an empty line before a label is an error naming it.
 func readLabels(_ path: String) throws -> [String] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        var st = stat()
-        let why = stat(path, &st) != 0 ? String(cString: strerror(errno))
-            : (st.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it cannot be read"
-        throw ToolError("cannot read labels file '\(path)': \(why)")
+    let data: [UInt8]
+    do {
+        data = try InputFile.read(path, maxBytes: 64 << 20, what: "a labels file")
+    } catch let e as InputFileError {
+        throw ToolError("labels file: \(e.message)")
     }
-    guard let text = String(data: data, encoding: .utf8) else {
+    guard let text = String(validating: data, as: UTF8.self) else {
         throw ToolError("labels file '\(path)' is not UTF-8 text")
     }
     var labels = text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline })

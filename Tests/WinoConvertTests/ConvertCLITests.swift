@@ -105,6 +105,9 @@ final class ConvertCLITests: XCTestCase {
         }
         r = try run(["onnx", onnx, "-o", swz, "--labels", dir.path])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.err.contains("it is a directory"), r.err)
+        XCTAssertTrue(r.err.contains("is a directory, not a labels file"), r.err)
+        r = try run(["onnx", onnx, "-o", swz, "--labels", "/dev/zero"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("is not a regular file (a device, pipe or socket), not a labels file"), r.err)
     }
 }

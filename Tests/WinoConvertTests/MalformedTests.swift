@@ -63,7 +63,7 @@ final class MalformedTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
         defer { try? FileManager.default.removeItem(atPath: empty) }
         XCTAssertThrowsError(try ONNXImporter.importModel(path: empty)) { e in
-            XCTAssertTrue("\(e)".contains("is empty, not an ONNX model"), "\(e)")
+            XCTAssertTrue("\(e)".contains("is empty, not an ONNX file"), "\(e)")
         }
     }
 

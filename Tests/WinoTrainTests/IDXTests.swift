@@ -55,5 +55,9 @@ final class IDXTests: XCTestCase {
         assertError(try IDX.load(images: im2, labels: write("lab", idx(rank: 1, dims: [2], data: [1, 10]))), contains: "label 10")
         assertError(try IDX.load(images: write("gz", [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7]), labels: labels), contains: "gzip")
         assertError(try IDX.loadSplits(dir: dir + "/nowhere"), contains: "no train-images-idx3-ubyte")
+        // Not regular files: named, nothing read (/dev/zero was read until memory ran out).
+        assertError(try IDX.load(images: "/dev/zero", labels: labels), contains: "'/dev/zero' is not a regular file (a device, pipe or socket), not an IDX file")
+        assertError(try IDX.load(images: dir, labels: labels), contains: "is a directory, not an IDX file")
+        assertError(try IDX.load(images: dir + "/missing", labels: labels), contains: "No such file or directory")
     }
 }
