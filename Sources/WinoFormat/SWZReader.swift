@@ -78,31 +78,20 @@ public enum SWZReader {
         }
     }
 
-    /// The bytes of a regular file, with clear errors for missing paths, directories and empty files.
+    /// The bytes of a regular file, with clear errors for missing paths, directories, devices,
+    /// empty files and files beyond the limit or the memory left (`InputFile.read`).
     static func loadFile(_ path: String, limits: SWZLimits) throws -> [UInt8] {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            let why = String(cString: strerror(errno))
-            throw FormatError(.missingName, "cannot open model file '\(path)': \(why)")
-        }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            throw FormatError(.badMagic, "'\(path)' is a directory, not a .swz model file")
-        }
-        if (st.st_mode & S_IFMT) != S_IFREG {
-            throw FormatError(.badMagic, "'\(path)' is not a regular file (a device, pipe or socket), not a .swz model file")
-        }
-        guard let size = Int(exactly: st.st_size), size <= limits.maxFileBytes else {
-            throw FormatError(.limitExceeded, "model file '\(path)' is \(st.st_size) bytes, limit \(limits.maxFileBytes)")
-        }
-        guard size > 0 else { throw FormatError(.truncated, "model file '\(path)' is empty, not a .swz model file") }
-        guard let f = fopen(path, "rb") else {
-            throw FormatError(.missingName, "cannot open model file '\(path)': \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(f) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let got = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, f) }
-        guard got == size, fgetc(f) == EOF else {
-            throw FormatError(.truncated, "model file '\(path)' changed size while being read (\(got) of \(size) bytes)")
+        let bytes: [UInt8]
+        do {
+            bytes = try InputFile.read(path, maxBytes: limits.maxFileBytes, what: "a .swz model file")
+        } catch let e as InputFileError {
+            let kind: FormatError.Kind = switch e.reason {
+            case .unreadable: .missingName
+            case .notRegular: .badMagic
+            case .tooLarge: .limitExceeded
+            case .empty, .changed: .truncated
+            }
+            throw FormatError(kind, e.message)
         }
         do {
             _ = try bytes.withUnsafeBytes { try Parser.checkMagic($0) }

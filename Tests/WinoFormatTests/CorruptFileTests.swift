@@ -423,6 +423,7 @@ final class CorruptFileTests: XCTestCase {
         }
         expect(dir + "/missing.swz", .missingName, "No such file")
         expect(dir, .badMagic, "is a directory")
+        expect("/dev/zero", .badMagic, "is not a regular file (a device, pipe or socket), not a .swz model file")
         _ = FileManager.default.createFile(atPath: dir + "/empty.swz", contents: Data())
         expect(dir + "/empty.swz", .truncated, "empty")
         _ = FileManager.default.createFile(atPath: dir + "/text.swz", contents: Data("hello, world\n".utf8))
