@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WinoFormatTests", dependencies: ["WinoFormat", "CLITestSupport"]),
-        .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels"]),
+        .testTarget(name: "WinoKernelsTests", dependencies: ["WinoKernels", "WinoReference", "CWinoKernels", "CLITestSupport"]),
         .testTarget(name: "WinoTrainTests", dependencies: ["WinoTrain", "WinoEngine", "WinoFormat", "WinoKernels", "WinoReference", "CLITestSupport"]),
         .testTarget(name: "WinoConvertTests", dependencies: ["WinoConvert", "WinoEngine", "WinoFormat", "WinoReference", "WinoTrain", "CLITestSupport"]),
         // Test support: counts the process's heap allocations (malloc interposer).

@@ -16,8 +16,9 @@ import Glibc
 /// One loop runs at a time; a caller finding the pool busy runs its loop alone
 /// on its own thread (same results, no waiting, no deadlock).
 public final class ThreadPool: @unchecked Sendable {
-    /// Total threads taking part in a loop (workers plus the calling thread).
-    public let threadCount: Int
+    /// Total threads taking part in a loop (workers plus the calling thread): as many as asked
+    /// for, or fewer where the system would not start more (results are the same for any count).
+    public private(set) var threadCount: Int
     /// How long an idle worker spins before it sleeps.
     public static let spinMicroseconds = 300
 
@@ -42,15 +43,22 @@ public final class ThreadPool: @unchecked Sendable {
         pending.initialize(to: 0)
         stop.initialize(to: 0)
         let cpus = Int(wk_cpu_count())
+        let pin = threadCount <= cpus   // pinned to their own cores only where there are enough
         for worker in 1..<threadCount {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: worker, cpu: worker % max(1, cpus)))
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: worker, cpu: pin ? worker % max(1, cpus) : -1))
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
                 start.pool.workerLoop(start.index, cpu: start.cpu)
                 return nil
             }, box.toOpaque())
-            precondition(rc == 0, "pthread_create failed: \(rc)")
+            if rc != 0 {
+                // No more threads (a thread limit, or no address space for their stacks): the
+                // loops run on those started, with the same results.
+                box.release()
+                threadCount = worker
+                break
+            }
             workers.append(tid)
         }
     }
@@ -72,12 +80,12 @@ public final class ThreadPool: @unchecked Sendable {
 
     private final class WorkerStart {
         let pool: ThreadPool
-        let index: Int, cpu: Int
+        let index: Int, cpu: Int   // cpu -1: not pinned
         init(pool: ThreadPool, index: Int, cpu: Int) { self.pool = pool; self.index = index; self.cpu = cpu }
     }
 
     private func workerLoop(_ index: Int, cpu: Int) {
-        if threadCount <= Int(wk_cpu_count()) { _ = wk_pin_thread(Int32(cpu)) }
+        if cpu >= 0 { _ = wk_pin_thread(Int32(cpu)) }
         var seen: Int64 = 0
         while true {
             // Spin, then sleep, until a new loop (or shutdown) is published.

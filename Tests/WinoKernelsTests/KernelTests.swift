@@ -1,5 +1,6 @@
 // Kernels against their literal definitions: Winograd transforms vs the exact
 // matrices (NNPACK style), products vs naive loops, the thread pool's coverage.
+import CLITestSupport
 import CWinoKernels
 import WinoKernels
 import XCTest
@@ -111,6 +112,25 @@ final class ProductCeilingTests: XCTestCase {
 }
 
 final class ThreadPoolTests: XCTestCase {
+    /// Where the system will not start all the threads asked for (here: 64 threads, each
+    /// reserving an 8 MiB stack, with 48 MiB of address space left), the pool runs with those it
+    /// started instead of trapping, and every index still runs exactly once.
+    func testPoolRunsWithTheThreadsTheSystemGives() throws {
+        var pool: ThreadPool?
+        let ran = withAddressSpaceHeadroom(48 << 20) { pool = ThreadPool(threads: 64) }
+        guard ran, let p = pool else { throw XCTSkip("the address-space limit cannot be set here") }
+        XCTAssertGreaterThanOrEqual(p.threadCount, 1)
+        XCTAssertLessThan(p.threadCount, 64)
+        let buf = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+        defer { buf.deallocate() }
+        buf.initialize(repeating: 0, count: 1000)
+        p.parallelFor(1000) { i, thread in
+            XCTAssertLessThan(thread, p.threadCount)
+            buf[i] += 1
+        }
+        XCTAssertTrue((0..<1000).allSatisfy { buf[$0] == 1 })
+    }
+
     func testEveryIndexRunsExactlyOnceForAnyThreadAndItemCount() {
         for threads in [1, 2, 3, 8] {
             let pool = ThreadPool(threads: threads)
