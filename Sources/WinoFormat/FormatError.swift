@@ -65,7 +65,9 @@ public struct FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The longest message kept whole.
     public static let maxMessageLength = 1000
 
-    static func printable(_ text: String) -> String {
+    /// `text` with control characters written as `\u{XX}`, cut with "..." after
+    /// `maxMessageLength` characters: safe to print on one line whatever a file held.
+    public static func printable(_ text: String) -> String {
         var out = ""
         var count = 0
         for scalar in text.unicodeScalars {

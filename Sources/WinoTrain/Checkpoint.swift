@@ -59,16 +59,33 @@ extension Trainer {
             throw TrainError("\(path): not a wino-train checkpoint state (\(error))")
         }
         guard state.version == 1 else { throw TrainError("\(path): checkpoint version \(state.version), this wino-train reads 1") }
+        guard (0...1_000_000).contains(state.epochsDone) else {
+            throw TrainError("\(path): epochsDone \(state.epochsDone) is outside 0...1000000")
+        }
+        if let p = state.pruner {
+            // The pruner's state, one entry per Winograd-domain layer, within the ranges it keeps.
+            let n = t.net.params.filter { $0.winograd != nil }.count
+            guard p.target.count == n, p.start.count == n, p.th0.count == n else {
+                throw TrainError("\(path): the pruner state has \(p.target.count) targets, \(p.start.count) starts and \(p.th0.count) thresholds; the model has \(n) Winograd-domain layers")
+            }
+            guard p.target.allSatisfy({ $0.isFinite && (0..<1).contains($0) }),
+                  p.start.allSatisfy({ $0.isFinite && (0...1).contains($0) }), p.th0.allSatisfy({ $0.isFinite }) else {
+                throw TrainError("\(path): the pruner state holds a target outside [0, 1), a start outside [0, 1] or a non-finite threshold")
+            }
+            guard (1...(1 << 40)).contains(p.rampSteps), (0...(1 << 40)).contains(p.step) else {
+                throw TrainError("\(path): the pruner state's rampSteps \(p.rampSteps) or step \(p.step) is out of range")
+            }
+        }
         let byName = Dictionary(t.net.params.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         guard state.params.count == byName.count else { throw TrainError("\(path): \(state.params.count) parameters, the model has \(byName.count)") }
         for ps in state.params {
-            guard let p = byName[ps.name] else { throw TrainError("\(path): parameter '\(ps.name)' is not in the model") }
+            guard let p = byName[ps.name] else { throw TrainError("\(path): parameter '\(FormatError.printable(String(ps.name.prefix(200))))' is not in the model") }
             guard let v = Data(base64Encoded: ps.velocity), v.count == p.value.count * 4 else {
-                throw TrainError("\(path): velocity of '\(ps.name)' has the wrong size")
+                throw TrainError("\(path): velocity of '\(p.name)' has the wrong size")
             }
             p.velocity = v.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             if let f = ps.frozen {
-                guard let b = Data(base64Encoded: f), b.count == (p.value.count + 7) / 8 else { throw TrainError("\(path): mask of '\(ps.name)' has the wrong size") }
+                guard let b = Data(base64Encoded: f), b.count == (p.value.count + 7) / 8 else { throw TrainError("\(path): mask of '\(p.name)' has the wrong size") }
                 p.frozenZero = (0..<p.value.count).map { b[$0 / 8] & (1 << ($0 % 8)) != 0 }
             }
         }

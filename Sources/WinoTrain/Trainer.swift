@@ -80,7 +80,10 @@ public final class Trainer {
         switch winograd {
         case nil, "none"?: choice = .none
         case "auto"?: choice = .auto
-        case let s?: choice = .named(Set(s.split(separator: ",").map(String.init)))
+        case let s?:
+            let names = s.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw TrainError("--winograd '\(s)' names no convolution (auto, none or comma-separated node names)") }
+            choice = .named(Set(names))
         }
         net = try ModelIO.importGraph(model, winograd: choice, tile3x3: tile == "f2" ? .f2x2_3x3 : .f4x4_3x3)
         metadata = model.metadata
@@ -148,6 +151,9 @@ public final class Trainer {
             pruner = NativePruner(params: wparams, target: targets, rampSteps: max(1, pruneSteps * 4 / 5))
         }
         var sgd = SGD(momentum: config.momentum, weightDecay: config.weightDecay, l1: 0)
+        guard epochsDone < config.epochs else {
+            throw TrainError("the checkpoint has done \(epochsDone) epochs already: give --epochs above \(epochsDone) to go on")
+        }
         var globalStep = epochsDone * steps
         for epoch in epochsDone..<config.epochs {
             var rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(epoch) &+ 1)
@@ -206,6 +212,9 @@ public final class Trainer {
     /// (layers must have been converted from direct convolutions with `init(model:winograd:)`, whose
     /// spatial weights are kept) and transforms them. Returns each layer's spatial density (spatial only).
     public func pruneOneShot(method: String, density: Double, spatialSource: ModelGraph?) throws -> [String: Double] {
+        guard net.layers.contains(where: { $0 is WinogradConvTrain<Float> }) else {
+            throw TrainError("the model has no Winograd-domain layer to prune (choose convolutions with --winograd)")
+        }
         var used = [String: Double]()
         for l in net.layers {
             guard let w = l as? WinogradConvTrain<Float> else { continue }

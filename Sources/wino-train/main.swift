@@ -88,10 +88,19 @@ struct Fit: ParsableCommand {
     var name: String?
 
     mutating func validate() throws {
-        for p in property where !p.contains("=") { throw ValidationError("--property '\(p)' is not KEY=VALUE") }
+        for p in property where !p.contains("=") || p.hasPrefix("=") { throw ValidationError("--property '\(p)' is not KEY=VALUE with a non-empty KEY") }
         if resume == nil && (arch == nil) == (initModel == nil) { throw ValidationError("give exactly one of --arch and --init (or --resume)") }
         if let s = targetSparsity, !(0..<1).contains(s) { throw ValidationError("--target-sparsity must be in [0, 1)") }
         guard epochs > 0, batch > 0, threads > 0 else { throw ValidationError("--epochs, --batch and --threads must be positive") }
+        guard epochs <= 1_000_000 else { throw ValidationError("--epochs must be at most 1000000") }
+        guard batch <= 1 << 16 else { throw ValidationError("--batch must be at most 65536") }
+        guard threads <= 256 else { throw ValidationError("--threads must be in 1...256") }
+        if let p = pruneEpochs, !(0...epochs).contains(p) { throw ValidationError("--prune-epochs must be in 0...--epochs") }
+        guard lr.isFinite && lr > 0 else { throw ValidationError("--lr must be a finite number > 0") }
+        guard momentum.isFinite && (0..<1).contains(momentum) else { throw ValidationError("--momentum must be in [0, 1)") }
+        guard weightDecay.isFinite && weightDecay >= 0 else { throw ValidationError("--weight-decay must be a finite number >= 0") }
+        guard l1.isFinite && l1 >= 0 else { throw ValidationError("--l1 must be a finite number >= 0") }
+        guard ["f2", "f4"].contains(tile) else { throw ValidationError("--tile must be f2 or f4") }
     }
 
     func run() throws {
@@ -175,6 +184,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    func validate() throws {
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be in 1...256") }
+        if let n = limit, n < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
     func run() throws {
         let g = try loadModel(model)
         var test = try IDX.loadTest(dir: data)
@@ -203,8 +217,13 @@ struct Prune: ParsableCommand {
     @Option(help: "Model name stored in the file (default: kept from --init).")
     var name: String?
 
-    func run() throws {
+    func validate() throws {
         guard (0...1).contains(density) else { throw ValidationError("--density must be in [0, 1]") }
+        guard ["winograd", "spatial"].contains(method) else { throw ValidationError("--method must be winograd or spatial") }
+        guard ["f2", "f4"].contains(tile) else { throw ValidationError("--tile must be f2 or f4") }
+    }
+
+    func run() throws {
         let src = try loadModel(initModel)
         let t = try Trainer(model: src, winograd: winograd, tile: tile, threads: 1)
         let used = try t.pruneOneShot(method: method, density: density, spatialSource: src)

@@ -45,6 +45,33 @@ final class TrainCLITests: XCTestCase {
         try assertFails(["fit", "--data", tmp, "--arch", "conv4,fc10", "-o", tmp + "/m.swz"], mentions: "train-images-idx3-ubyte")
     }
 
+    /// Values no training can use are refused before any work (each ran before, or trapped:
+    /// --threads 1000 stopped in pthread_create under a memory limit).
+    func testBadArgumentsAreRefused() throws {
+        let fit = ["fit", "--arch", "conv4,pool,fc10", "-o", tmp + "/m.swz"]
+        let cases: [([String], String)] = [
+            (fit + ["--threads", "1000"], "--threads must be in 1...256"),
+            (fit + ["--lr=-1"], "--lr must be a finite number > 0"),
+            (fit + ["--lr", "nan"], "--lr must be a finite number > 0"),
+            (fit + ["--momentum", "5"], "--momentum must be in [0, 1)"),
+            (fit + ["--l1=-1"], "--l1 must be a finite number >= 0"),
+            (fit + ["--weight-decay", "inf"], "--weight-decay must be a finite number >= 0"),
+            (fit + ["--epochs", "1000000000000"], "--epochs must be at most 1000000"),
+            (fit + ["--property", "=v"], "is not KEY=VALUE with a non-empty KEY"),
+            (fit + ["--tile", "f9"], "--tile must be f2 or f4"),
+            (["eval", "Models/fmnist/fmnist.swz", "--threads", "100000"], "--threads must be in 1...256"),
+            (["prune", "--init", "Models/fmnist/fmnist.swz", "--density", "0.1", "--method", "foo", "-o", tmp + "/p.swz"],
+             "--method must be winograd or spatial"),
+        ]
+        for (args, fragment) in cases {
+            let r = try run(args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.err.contains(fragment), "\(args): \(r.err)")
+        }
+        try assertFails(["prune", "--init", "Models/fmnist/fmnist.swz", "--winograd", ",", "--density", "0.1", "-o", tmp + "/p.swz"],
+                        mentions: "names no convolution")
+    }
+
     func testBadModelsAndArchitectures() throws {
         try assertFails(["eval", "Models/fmnist/samples/bag.pgm"], mentions: "bag.pgm")
         try assertFails(["fit", "--arch", "conv4,zz,fc10", "-o", tmp + "/m.swz"], mentions: "'zz' is not known")

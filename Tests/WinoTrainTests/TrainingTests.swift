@@ -111,6 +111,51 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// A checkpoint's state is checked before it is used: epochs done, the pruner's per-layer
+    /// arrays and counters (each of these trapped in the trainer), parameter names quoted
+    /// printably; resuming with no epochs left is an error, not a trap.
+    func testHostileCheckpointStatesAreRefused() throws {
+        let dir = NSTemporaryDirectory() + "wino-bad-ckpt-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Trainer(architecture: "conv4,pool,wconv6f2,pool,fc10", metadata: meta(), seed: 3, threads: 1)
+        try t.saveCheckpoint(dir)
+        let path = dir + "/state.json"
+        let good = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        func resume(_ edit: (inout [String: Any]) -> Void) throws -> Trainer {
+            var state = good
+            edit(&state)
+            try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: path))
+            return try Trainer.resume(dir, threads: 1)
+        }
+        let pruner: [String: Any] = ["target": [0.5], "rampSteps": 10, "start": [0.0], "th0": [-1.0], "step": 3]
+        XCTAssertNoThrow(try resume { $0["pruner"] = pruner })
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("epochsDone -5 is outside 0...1000000", { $0["epochsDone"] = -5 }),
+            ("has 0 targets, 1 starts and 1 thresholds; the model has 1 Winograd-domain layers",
+             { var p = pruner; p["target"] = [Double](); $0["pruner"] = p }),
+            ("a target outside [0, 1)", { var p = pruner; p["target"] = [2.0]; $0["pruner"] = p }),
+            ("a start outside [0, 1]", { var p = pruner; p["start"] = [-5.0]; $0["pruner"] = p }),
+            ("rampSteps 0 or step 3 is out of range", { var p = pruner; p["rampSteps"] = 0; $0["pruner"] = p }),
+            ("step 9223372036854775807 is out of range", { var p = pruner; p["step"] = Int.max; $0["pruner"] = p }),
+            ("parameter 'a\\u{0}b\\u{A}c' is not in the model", { state in
+                var params = state["params"] as! [[String: Any]]
+                params[0]["name"] = "a\u{0}b\nc"
+                state["params"] = params
+            }),
+        ]
+        for (fragment, edit) in cases {
+            XCTAssertThrowsError(try resume(edit)) { XCTAssertTrue("\($0)".contains(fragment), "\($0) lacks \(fragment)") }
+        }
+        // Five epochs done, two asked for.
+        let done = try resume { $0["epochsDone"] = 5 }
+        var config = TrainConfig()
+        config.epochs = 2; config.batchSize = 2
+        let tiny = try Dataset(images: [UInt8](repeating: 7, count: 4 * 784), labels: [0, 1, 2, 3], rows: 28, cols: 28)
+        XCTAssertThrowsError(try done.fit(train: tiny, test: nil, config: config, progress: { _ in })) {
+            XCTAssertTrue("\($0)".contains("has done 5 epochs already: give --epochs above 5"), "\($0)")
+        }
+    }
+
     /// Bad architectures and models that cannot be trained are refused with the reason.
     func testRefusals() throws {
         XCTAssertThrowsError(try Trainer(architecture: "conv8,bogus,fc10", metadata: meta(), seed: 1, threads: 1)) {
@@ -123,6 +168,10 @@ final class TrainingTests: XCTestCase {
         var g = t.export()
         XCTAssertThrowsError(try Trainer(model: g, winograd: "nosuch", threads: 1)) { XCTAssertTrue("\($0)".contains("'nosuch'")) }
         XCTAssertThrowsError(try Trainer(model: g, winograd: "conv1", tile: "f9", threads: 1)) { XCTAssertTrue("\($0)".contains("unknown tile")) }
+        XCTAssertThrowsError(try Trainer(model: g, winograd: ",", threads: 1)) { XCTAssertTrue("\($0)".contains("names no convolution")) }
+        XCTAssertThrowsError(try Trainer(model: g, winograd: nil, threads: 1).pruneOneShot(method: "winograd", density: 0.1, spatialSource: nil)) {
+            XCTAssertTrue("\($0)".contains("no Winograd-domain layer to prune"))
+        }
         g.nodes.insert(Node(name: "lrn", op: .lrn, inputs: ["conv1"], output: "lrn", attributes: ["size": .int(3)]), at: 1)
         g.nodes[2].inputs = ["lrn"]
         XCTAssertThrowsError(try Trainer(model: g, winograd: nil, threads: 1)) { XCTAssertTrue("\($0)".contains("cannot train this op")) }
