@@ -86,9 +86,27 @@ public enum GraphValidator {
         guard !s.isEmpty, s.utf8.count <= maxNameLength else {
             throw FormatError(.badString, "\(what) name '\(s.prefix(40))' is empty or longer than \(maxNameLength) bytes")
         }
+        try checkText(s, what: "\(what) name '\(s)'")
+    }
+
+    /// Rejects control characters (U+0000-U+001F, U+007F), which would reach a terminal or
+    /// break a line wherever the text is printed; `lineBreaks` allows TAB, LF and CR (the
+    /// free text of property values).
+    static func checkText(_ s: String, what: String, lineBreaks: Bool = false) throws {
+        let allowed: Set<UInt32> = lineBreaks ? [0x09, 0x0A, 0x0D] : []
+        if let bad = s.unicodeScalars.first(where: { ($0.value < 0x20 || $0.value == 0x7F) && !allowed.contains($0.value) }) {
+            let hex = String(bad.value, radix: 16, uppercase: true)
+            throw FormatError(.badString, "\(what) holds the control character U+\(String(repeating: "0", count: 4 - hex.count) + hex)")
+        }
     }
 
     static func validateMetadata(_ m: ModelMetadata) throws {
+        try checkText(m.name, what: "model name")
+        for (i, label) in m.labels.enumerated() { try checkText(label, what: "label \(i)") }
+        for (key, value) in m.properties.sorted(by: { $0.key < $1.key }) {
+            try checkText(key, what: "property key '\(key)'")
+            try checkText(value, what: "property '\(key)'", lineBreaks: true)
+        }
         guard m.inputShape.count == 3, m.inputShape.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
             throw FormatError(.badMetadata, "input shape \(m.inputShape) must be [C, H, W] with 1 <= C, H, W <= 65536")
         }

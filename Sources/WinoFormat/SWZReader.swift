@@ -226,7 +226,9 @@ struct Parser {
 
         // Payloads. A file may declare up to maxZlibRatio times its size: before inflating,
         // check that the decoded tensors (f16 values widen to f32) fit the memory left.
+        // (The largest tensor's inflated bytes are held beside the decoded tensors while it is decoded.)
         let need = entries.reduce(0) { $0 + $1.info.rawBytes * ($1.info.storage == .f16 ? 2 : 1) }
+            + (entries.map(\.info.rawBytes).max() ?? 0)
         do {
             try SystemMemory.require(need, for: "the model's \(entries.count) tensors")
         } catch let e as MemoryError {

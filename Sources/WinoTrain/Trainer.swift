@@ -130,6 +130,10 @@ public final class Trainer {
         guard train.rows * train.cols == net.inputShape.reduce(1, *) else {
             throw TrainError("training images are \(train.rows)x\(train.cols) but the model takes \(net.inputShape)")
         }
+        // The test split too, before any training (it is first used after an epoch).
+        if let test = test, test.rows * test.cols != net.inputShape.reduce(1, *) {
+            throw TrainError("test images are \(test.rows)x\(test.cols) but the model takes \(net.inputShape)")
+        }
         guard train.count >= config.batchSize, config.batchSize > 0 else { throw TrainError("batch size \(config.batchSize) for \(train.count) samples") }
         if let bad = train.labels.first(where: { Int($0) >= net.classes }) {
             throw TrainError("label \(bad) but the model has \(net.classes) classes")

@@ -355,6 +355,23 @@ final class CorruptFileTests: XCTestCase {
         assertRejects(unchecked(g), .duplicateName, mentions: ["node name 'conv1'"])
     }
 
+    /// Control characters in names, labels, the model name and property keys (terminal escapes,
+    /// NUL, line breaks) are rejected; property values may break lines, nothing else.
+    func testControlCharactersInTextAreRejected() {
+        var g = Fixture.graph(); g.nodes[1].name = "relu\u{1B}[2J"
+        assertRejects(unchecked(g), .badString, mentions: ["node name", "U+001B"])
+        g = Fixture.graph(); g.metadata.name = "m\u{0}"
+        assertRejects(unchecked(g), .badString, mentions: ["model name", "U+0000"])
+        g = Fixture.graph(); g.metadata.labels = (0..<10).map { $0 == 3 ? "bag\nshoe" : "c\($0)" }
+        assertRejects(unchecked(g), .badString, mentions: ["label 3", "U+000A"])
+        g = Fixture.graph(); g.metadata.properties = ["k\r": "v"]
+        assertRejects(unchecked(g), .badString, mentions: ["property key", "U+000D"])
+        g = Fixture.graph(); g.metadata.properties = ["description": "two\nlines\tand a tab"]
+        XCTAssertNoThrow(try SWZReader.decode(unchecked(g)))
+        g.metadata.properties = ["description": "bell\u{7}"]
+        assertRejects(unchecked(g), .badString, mentions: ["property 'description'", "U+0007"])
+    }
+
     func testMissingTensor() {
         var g = Fixture.graph(); g.nodes[0].weights = ["w1", "nope"]
         assertRejects(unchecked(g), .missingName, mentions: ["node 'conv1'", "'nope'"])

@@ -154,6 +154,12 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try done.fit(train: tiny, test: nil, config: config, progress: { _ in })) {
             XCTAssertTrue("\($0)".contains("has done 5 epochs already: give --epochs above 5"), "\($0)")
         }
+        // A test split of the wrong image size is refused before training, not after an epoch.
+        let small = try Dataset(images: [UInt8](repeating: 7, count: 2 * 64), labels: [0, 1], rows: 8, cols: 8)
+        config.epochs = 1
+        XCTAssertThrowsError(try t.fit(train: tiny, test: small, config: config, progress: { _ in XCTFail("trained") })) {
+            XCTAssertTrue("\($0)".contains("test images are 8x8 but the model takes [1, 28, 28]"), "\($0)")
+        }
     }
 
     /// Bad architectures and models that cannot be trained are refused with the reason.
