@@ -315,11 +315,13 @@ one Winograd position whose V (16 KiB), weights and M (20-38 KiB together) stay 
 the L1, 32 rows per call: no transforms, no misses beyond the L2, no threads. What it leaves of
 the FMA peak is the kernel's own cost per entry (the column index, the weight's broadcast, one FMA per vector of 8 tiles) and per row
 (partial sums, their reduction, the store). Blocks of 16 tiles give 2 FMAs per entry with AVX2,
-and 7 of the 18 rows above run them: AlexNet conv3, conv4 and conv5 (batch 1), VGG16 conv3_1 and
-conv5_1 (batch 1 and 8). Their planes have at most 16 tiles per tile row or image, or wider blocks
-would make V (alpha^2 x C x tiles floats) exceed its limit of 2.5 times the L2 (VGG16 conv5_1 at
-batch 8). VGG16 conv4_1 runs blocks of 32 tiles (at batch 1: 32 and 17 of its 49), AlexNet conv3
-at batch 8 too (`wino-infer --explain` names each layer's blocks).
+and 5 of the 18 rows above run them: AlexNet conv3, conv4 and conv5 (batch 1) and VGG16 conv5_1
+(batch 1 and 8). Their planes have 16 tiles per image, or wider blocks would make V
+(alpha^2 x C x tiles floats) exceed its limit of 2.5 times the L2 (VGG16 conv5_1 at batch 8).
+VGG16 conv4_1 runs blocks of 32 tiles (at batch 1: 32 and 17 of its 49), AlexNet conv3 at batch 8
+too. VGG16 conv3_1 (tile rows of 14) ran blocks of 16 until stop 18; it now stacks up to 4 tile
+rows per block of 64 lanes, and conv2_1 (rows of 28) 2 rows (`wino-infer --explain` names each
+layer's blocks).
 
 {ceiling_text()}
 

@@ -30,6 +30,8 @@
 //   compact=0 blocks narrower than TB keep the layer's V row length TB (before stop 16)
 //            instead of the shortest of 16, 32, 64 that holds them (8-bit channel indices
 //            and dense weights only), with the chunk KC scaled up by the same factor
+//   stack=R  at most R tile rows per block (default 4, as the engine; 1: one tile row, before
+//            stop 18), each in tilesW rounded up to 8 lanes (wk_wino_geom.rowLanes), 64 lanes at most
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -42,6 +44,7 @@
 // at 10% density; with the `dense` argument, dense.
 // Prints the median time of each and the median (and quartiles) of the paired ratios B / A.
 #include "wino_kernels.h"
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -111,7 +114,7 @@ static float *pruned_winograd(int a, int r) {
 }
 static float *pattern;   // the pruned weights (built once)
 typedef struct {
-    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff, stage, compact;
+    int tb, TB, units, unitTiles, perRow, blocks, rowBlocks, rows, lanes, KC, perChunk, kchunks, items, sharedV, base, colKind, KW, scan, xoff, stage, compact;
     uint16_t *rk;
     uint8_t *pd, *live;
     wk_wino_geom g;
@@ -124,7 +127,12 @@ static config cf[2], *cur;
 static float *S[64];
 
 static void block(const config *c, int b, int *t0, int *cnt) {
-    if (c->rowBlocks) {
+    if (c->rowBlocks && c->rows > 1) {
+        // The image's tile rows spread evenly over its blocks (sizes differ by at most one row).
+        const int tilesH = T / tilesW, nb = c->blocks, ty0 = b * tilesH / nb, n = (b + 1) * tilesH / nb - ty0;
+        *t0 = ty0 * tilesW;
+        *cnt = (n - 1) * c->lanes + tilesW;
+    } else if (c->rowBlocks) {
         int tx = (b % c->perRow) * c->tb;
         *t0 = (b / c->perRow) * tilesW + tx;
         *cnt = tilesW - tx < c->tb ? tilesW - tx : c->tb;
@@ -219,6 +227,18 @@ static void build(config *c, const char *spec) {
     int tb = 16;
     for (int i = 0; i < 2; i++)
         if ((!c->rowBlocks || tilesW > tb) && (long)a2 * Cg * cands[i] * 4 <= vlim) tb = cands[i];
+    // Stacked tile rows (WinogradConvLayer.rowsPerBlock): up to `stack` rows of
+    // tilesW rounded up to a power of two lanes each, in blocks of up to 64 lanes.
+    c->rows = 1; c->lanes = 0;
+    const int stack = setting(spec, "stack=", 4);
+    if (c->rowBlocks && tilesW <= 32) {
+        const int lanes = (tilesW + 7) / 8 * 8;
+        int rows = stack < 64 / lanes ? stack : 64 / lanes;
+        if (rows > T / tilesW) rows = T / tilesW;
+#define ROWF(n) ((n) <= 16 ? 16 : ((n) <= 32 ? 32 : 64))
+        while (rows > 1 && (long)a2 * Cg * ROWF(lanes * rows) * 4 > vlim) rows--;
+        if (rows > 1) { c->rows = rows; c->lanes = lanes; tb = ROWF(lanes * rows); }
+    }
     c->tb = c->TB = tb;
     const int across = !c->rowBlocks && N > 1;
     c->unitTiles = across ? N * T : T;
@@ -230,7 +250,7 @@ static void build(config *c, const char *spec) {
         c->TB = best;
     }
     c->perRow = (tilesW + tb - 1) / tb;
-    c->blocks = c->rowBlocks ? (T / tilesW) * c->perRow : (c->unitTiles + c->TB - 1) / c->TB;
+    c->blocks = c->rowBlocks ? (T / tilesW + c->rows - 1) / c->rows * c->perRow : (c->unitTiles + c->TB - 1) / c->TB;
     int cap = (int)(mlim / ((long)a2 * tb * 4) / 32 * 32);
     if (cap < 32) cap = 32;
     const int nchunks = (Kg + cap - 1) / cap;
@@ -239,7 +259,7 @@ static void build(config *c, const char *spec) {
     const int sort = setting(spec, "sort=", Cg >= 80) && !dense;   /* 10% of Cg >= 8 entries on average */
     c->KW = 1;
     if (sort) {
-        int blocks1 = c->rowBlocks ? (T / tilesW) * c->perRow : 0, wanted1 = 1;
+        int blocks1 = c->rowBlocks ? c->blocks : 0, wanted1 = 1;
         if (!c->rowBlocks) {
             int p16 = (T + 15) / 16 * 16, best = 16;
             for (int i = 0; i < 2; i++)
@@ -259,7 +279,7 @@ static void build(config *c, const char *spec) {
     }
     // Non-temporal output stores for outputs of 8 MiB or more (WinogradConvLayer.streamBytes).
     const int stream = setting(spec, "nt=", yImage * N * 4 >= 8 << 20);
-    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream, Kg, 8};
+    wk_wino_geom g = {variant, Cg, H, H, pad, pad, H, H, tilesW, T, tb, c->TB, across ? N : 1, xImage, yImage, dense, c->KC, c->KW, stream, Kg, 8, c->lanes};
     c->g = g;
     c->base = c->units * G * c->blocks;
     c->sharedV = nth > 1 && c->base < nth;
@@ -461,6 +481,19 @@ int main(int argc, char **argv) {
         const double t = now() - t0;
         if (r >= 4) { if (r & 1) tb[(r - 4) / 2] = t; else ta[(r - 4) / 2] = t; }
     }
+    // Both configurations compute the same layer: compare the last outputs of each.
+    float *ya = malloc(4 * yImage * N);
+    double num = 0, den = 0;
+    for (int i = 0; i < 2; i++) {
+        cur = &cf[i];
+        wk_set_staging(cur->stage);
+        memset(y, 0, 4 * yImage * N);
+        if (cur->sharedV) run_all(0);
+        run_all(1);
+        if (i == 0) memcpy(ya, y, 4 * yImage * N);
+    }
+    for (long i = 0; i < yImage * N; i++) { double d = (double)y[i] - ya[i]; num += d * d; den += (double)ya[i] * ya[i]; }
+    const double rel = den > 0 ? sqrt(num / den) : sqrt(num);
     for (int i = 0; i < reps; i++) ratio[i] = tb[i] / ta[i];
     qsort(ta, reps, 8, cmpd); qsort(tb, reps, 8, cmpd); qsort(ratio, reps, 8, cmpd);
     printf("%s batch %d, %d threads%s: A [%s: TB %d, KC %d, %d items] %.3f ms | B [%s: TB %d, KC %d, %d items] %.3f ms"
@@ -468,5 +501,6 @@ int main(int argc, char **argv) {
            cf[0].TB, cf[0].KC, cf[0].items, ta[reps / 2] * 1e3, *argv[6] ? argv[6] : "defaults", cf[1].TB, cf[1].KC,
            cf[1].items, tb[reps / 2] * 1e3,
            ratio[reps / 2], ratio[reps / 4], ratio[3 * reps / 4]);
+    printf("outputs of A and B: relative L2 difference %.2e%s\n", rel, rel > 1e-5 ? " (MORE THAN 1e-5: a configuration is wrong)" : "");
     exit(0);   // workers spin forever
 }

@@ -86,6 +86,12 @@ void wk_set_kchunk_cap(int cap) { wk_kchunk_limit = cap > 0 ? cap : 0; }
 
 int wk_kchunk_cap(void) { return wk_kchunk_limit; }
 
+static int wk_stacked_rows_max = 4;
+
+void wk_set_stacked_rows(int rows) { wk_stacked_rows_max = rows > 1 ? rows : 1; }
+
+int wk_stacked_rows(void) { return wk_stacked_rows_max; }
+
 int wk_stream_setting = -1;
 
 void wk_set_stream(int mode) { wk_stream_setting = mode < 0 ? -1 : (mode > 0); }
@@ -213,11 +219,11 @@ static void input_portable(const wk_wino_geom *g, const float *x, int t0, int tb
     float d[64], t[64], o[64];
     for (int c = c0; c < c1; c++) {
         for (int l = 0; l < g->TBc; l++) {
-            if (l >= tb) {
+            const int tile = wk_lane_tile(g, t0, tb, l), n = tile / g->T, tl = tile % g->T;
+            if (tile < 0) {
                 for (int xi = 0; xi < a2; xi++) V[xi * xistride + (long)c * TB + l] = 0;
                 continue;
             }
-            const int tile = t0 + l, n = tile / g->T, tl = tile % g->T;
             const float *src = x + n * g->xImage + (long)c * g->H * g->W;
             const int iy0 = (tl / g->tilesW) * m - g->padT, ix0 = (tl % g->tilesW) * m - g->padL;
             for (int i = 0; i < a; i++)
@@ -275,7 +281,8 @@ static void block_portable(const wk_wino_geom *g, const float *x, int t0, int tb
         for (int k = kc; k < kc + kn; k++) {
             float *dst = y + (long)k * g->OH * g->OW;
             for (int l = 0; l < tb; l++) {
-                const int tile = t0 + l, n = tile / g->T, tl = tile % g->T;
+                const int tile = wk_lane_tile(g, t0, tb, l), n = tile / g->T, tl = tile % g->T;
+                if (tile < 0) continue;
                 const int oy0 = (tl / g->tilesW) * m, ox0 = (tl % g->tilesW) * m;
                 for (int xi = 0; xi < a2; xi++) d[xi] = M[((long)xi * kn + (k - kc)) * TB + l];
                 for (int j = 0; j < a; j++) tr1d(at, m, a, d + j, a, t + j, a);        // columns: A^T M

@@ -38,6 +38,29 @@ static inline int kchunk(const wk_wino_geom *g) {
 // Channels ahead whose input patch the input transform prefetches.
 #define WK_PF_DIST 4
 
+// Lanes of a block: tb lanes from tile t0, one tile after the other, or with g->rowLanes
+// stacked tile rows (see wk_wino_geom.rowLanes). The tile of lane l, or -1 for a dead lane.
+static inline int wk_lane_tile(const wk_wino_geom *g, int t0, int tb, int l) {
+    if (l >= tb) return -1;
+    if (g->rowLanes <= 0) return t0 + l;
+    const int col = l % g->rowLanes;
+    return col < g->tilesW ? t0 + (l / g->rowLanes) * g->tilesW + col : -1;
+}
+// The live lanes among l0 ..< l0 + n, which lie in one stacked row (n divides rowLanes): they
+// are a prefix, of consecutive tiles from *first (when there are none: t0 + l0, or t0 in
+// stacked rows).
+static inline int wk_lane_run(const wk_wino_geom *g, int t0, int tb, int l0, int n, int *first) {
+    int live = tb - l0;
+    live = live < 0 ? 0 : (live > n ? n : live);
+    *first = t0 + l0;
+    if (g->rowLanes > 0) {
+        const int col = l0 % g->rowLanes, left = g->tilesW - col;
+        live = live < left ? live : (left < 0 ? 0 : left);
+        *first = live > 0 ? t0 + (l0 / g->rowLanes) * g->tilesW + col : t0;
+    }
+    return live;
+}
+
 static inline int var_m(int v) { return v == 1 ? 2 : 4; }
 static inline int var_a(int v) { return v == 1 ? 4 : (v == 2 ? 6 : 8); }
 // Rows of a group's dense segment held in 6-row strips (see wk_dense_index).

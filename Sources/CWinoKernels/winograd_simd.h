@@ -428,8 +428,8 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
 #define DEFINE_INPUT(N, A, MM)                                                                     \
     ATTR static void FN(input_##N)(const wk_wino_geom *g, const float *x, int t0, int tb,          \
                                    int c0, int c1, float *V, const uint8_t *live) {                \
-        if (g->tilesW < VW && wk_staging_mode >= 2 && FN(input_direct_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
-        if (g->tilesW < VW && wk_staging_mode && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
+        if (g->tilesW < VW && g->rowLanes <= 0 && wk_staging_mode >= 2 && FN(input_direct_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
+        if (g->tilesW < VW && g->rowLanes <= 0 && wk_staging_mode && FN(input_staged_##N)(g, x, t0, tb, c0, c1, V, live)) return; \
         enum { NG = 64 / VW };                                                                     \
         int32_t idx[NG][A * A][VW] __attribute__((aligned(64)));                                   \
         int32_t ok[NG][A * A][VW] __attribute__((aligned(64)));                                    \
@@ -438,9 +438,8 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
         long xoff[NG];                                                                             \
         const int groups = (g->TBc + VW - 1) / VW;                                                 \
         for (int grp = 0; grp < groups; grp++) {                                                   \
-            const int first = t0 + grp * VW, tl0 = first % g->T;                                   \
-            int live = tb - grp * VW;                                                              \
-            live = live < 0 ? 0 : (live > VW ? VW : live);                                         \
+            int first;                                                                             \
+            const int live = wk_lane_run(g, t0, tb, grp * VW, VW, &first), tl0 = first % g->T;     \
             xoff[grp] = (first / g->T) * g->xImage;                                                \
             fy[grp] = (tl0 / g->tilesW) * MM - g->padT;                                            \
             fx[grp] = (tl0 % g->tilesW) * MM - g->padL;                                            \
@@ -469,14 +468,17 @@ DEFINE_PATCH_ROW_MASKED(5, 8, 4)
             /* Planes are far apart: prefetch the block's rows of channel c + WK_PF_DIST, which */ \
             /* the hardware prefetcher cannot predict (measured: input loads were 35% of the */    \
             /* time of VGG16 conv1_2).                                                         */  \
-            if (c + WK_PF_DIST < c1 && row_group[0]) {                                             \
-                const int lo = fx[0] < 0 ? 0 : fx[0];                                              \
-                int hi = fx[0] + tb * MM + A - MM;                                                 \
+            /* (Stacked tile rows: each row's span.)                                           */ \
+            for (int s0 = 0; c + WK_PF_DIST < c1 && s0 < tb; s0 += g->rowLanes > 0 ? g->rowLanes : tb) { \
+                const int gs = s0 / VW, n = g->rowLanes > 0 ? (tb - s0 < g->tilesW ? tb - s0 : g->tilesW) : tb; \
+                if (!row_group[gs]) continue;                                                      \
+                const int lo = fx[gs] < 0 ? 0 : fx[gs];                                            \
+                int hi = fx[gs] + n * MM + A - MM;                                                 \
                 hi = hi > g->W ? g->W : hi;                                                        \
                 for (int i = 0; i < A; i++) {                                                      \
-                    const int iy = fy[0] + i;                                                      \
+                    const int iy = fy[gs] + i;                                                     \
                     if (iy < 0 || iy >= g->H) continue;                                            \
-                    const float *row = src + xoff[0] + WK_PF_DIST * plane + (long)iy * g->W;       \
+                    const float *row = src + xoff[gs] + WK_PF_DIST * plane + (long)iy * g->W;      \
                     for (int q = lo; q < hi; q += 16) __builtin_prefetch(row + q);                 \
                     __builtin_prefetch(row + hi - 1);                                              \
                 }                                                                                  \
@@ -856,7 +858,8 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
     long obase[64 / VW], hbase[64 / VW][2];
     int orows[64 / VW], ocount[64 / VW], hcount[64 / VW][2], hrows[64 / VW][2];
     for (int grp = 0; grp * VW < tb; grp++) {
-        const int first = t0 + grp * VW, live = tb - grp * VW < VW ? tb - grp * VW : VW, tl0 = first % g->T;
+        int first;
+        const int live = wk_lane_run(g, t0, tb, grp * VW, VW, &first), tl0 = first % g->T;
         const int oy = (tl0 / g->tilesW) * m, ox = (tl0 % g->tilesW) * m;
         const int row_group = (tl0 % g->tilesW) + live <= g->tilesW;
         obase[grp] = (first / g->T) * g->yImage + (long)oy * g->OW + ox;
@@ -865,25 +868,27 @@ ATTR static void FN(block)(const wk_wino_geom *g, const float *x, int t0, int tb
         // Halves (VW / 2 lanes) in one tile row each: hcount contiguous floats per output row
         // from hbase, hrows rows (0 and 0: no live lane); -1: not in one tile row.
         for (int h = 0; h < 2; h++) {
-            const int l0 = grp * VW + h * (VW / 2), hl = tb - l0 < 0 ? 0 : (tb - l0 > VW / 2 ? VW / 2 : tb - l0);
-            const int tf = (t0 + l0) % g->T, hx = (tf % g->tilesW) * m, hy = (tf / g->tilesW) * m;
+            int hfirst;
+            const int hl = wk_lane_run(g, t0, tb, grp * VW + h * (VW / 2), VW / 2, &hfirst);
+            const int tf = hfirst % g->T, hx = (tf % g->tilesW) * m, hy = (tf / g->tilesW) * m;
             hbase[grp][h] = 0; hcount[grp][h] = 0; hrows[grp][h] = 0;
             if (hl == 0) continue;
             if ((tf % g->tilesW) + hl > g->tilesW) { hcount[grp][h] = -1; continue; }
-            hbase[grp][h] = ((t0 + l0) / g->T) * g->yImage + (long)hy * g->OW + hx;
+            hbase[grp][h] = (hfirst / g->T) * g->yImage + (long)hy * g->OW + hx;
             hcount[grp][h] = hl * m < g->OW - hx ? hl * m : g->OW - hx;
             hrows[grp][h] = g->OH - hy < m ? g->OH - hy : m;
         }
         for (int l = 0; l < VW; l++) {
-            const int lane = grp * VW + l, tile = t0 + (lane < tb ? lane : 0), tl = tile % g->T;
+            const int lane = grp * VW + l, lt = wk_lane_tile(g, t0, tb, lane), dead = lt < 0;
+            const int tile = dead ? t0 : lt, tl = tile % g->T;
             const int base = (int)((tile / g->T) * g->yImage);
             const int oy0 = (tl / g->tilesW) * m, ox0 = (tl % g->tilesW) * m;
             tbase[grp][l] = base + oy0 * g->OW + ox0;
-            trows[grp][l] = (int8_t)(lane >= tb ? 0 : (g->OH - oy0 < m ? g->OH - oy0 : m));
+            trows[grp][l] = (int8_t)(dead ? 0 : (g->OH - oy0 < m ? g->OH - oy0 : m));
             tcols[grp][l] = (int8_t)(g->OW - ox0 < m ? g->OW - ox0 : m);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < m; j++) {
-                    int in = lane < tb && oy0 + i < g->OH && ox0 + j < g->OW;
+                    int in = !dead && oy0 + i < g->OH && ox0 + j < g->OW;
                     oidx[grp][i * m + j][l] = in ? base + (oy0 + i) * g->OW + ox0 + j : 0;
                     ook[grp][i * m + j][l] = in ? -1 : 0;
                 }

@@ -45,6 +45,13 @@ typedef struct {
                         ///< (TBc a multiple of it): the kernels run the widest instruction set in
                         ///< use whose width divides it, so that a cap or emulation changed after
                         ///< a model was planned gives correct results; values < 1: any
+    int rowLanes;       ///< 0: a block's lanes hold its tiles t0, t0 + 1, ... one after the other.
+                        ///< Else blocks stack tile rows of one image: lane l holds tile
+                        ///< t0 + (l / rowLanes) * tilesW + l % rowLanes, and lanes whose
+                        ///< l % rowLanes >= tilesW are dead (no tile). A multiple of `VWp`, at
+                        ///< least tilesW; t0 starts a tile row. Planes whose tile rows are a
+                        ///< little narrower than a block (VGG16 conv3_1: 14 tiles) then fill
+                        ///< blocks of 64 lanes with 4 tile rows instead of 16 with one.
 } wk_wino_geom;
 
 /// Where entry (k, c) of a (position, group) segment of dense rows (kg rows of C entries, k
@@ -54,7 +61,8 @@ typedef struct {
 /// conv4 dense 1.6-2.2x faster), the rest row by row.
 long wk_dense_index(int k, int c, int C, int kfull);
 
-/// Computes out-channels k0..<k1 of the group for the tb (<= TBc) tiles t0 ..< t0 + tb:
+/// Computes out-channels k0..<k1 of the group for the tb (<= TBc) lanes from tile t0 (tiles
+/// t0 ..< t0 + tb, or with `g->rowLanes` the live lanes of tile rows stacked as it says):
 /// input transform of the block into V = [a2][C][TB] (`wk_wino_v_floats` floats; skipped
 /// when `transform_input` is 0: V already holds this block), then per chunk of out-channels
 /// the sparse products of all alpha^2 positions into M = [a2][chunk][TBc] (the rest of
@@ -103,6 +111,13 @@ void wk_set_stream(int mode);
 /// The cap set by `wk_set_kchunk_cap` (0: none). Layers built while it is set also keep their
 /// windows of sorted rows (`wk_wino_geom.KW`) within it.
 int wk_kchunk_cap(void);
+
+/// Most tile rows the planner stacks into one block (`wk_wino_geom.rowLanes`): 4 by default, 1
+/// for one tile row per block. Read when a layer is built; for tests and paired timings.
+void wk_set_stacked_rows(int rows);
+
+/// The setting of `wk_set_stacked_rows`.
+int wk_stacked_rows(void);
 
 /// Floats of V in the scratch layout (the start of `wk_wino_scratch_floats`).
 long wk_wino_v_floats(const wk_wino_geom *g);

@@ -5,8 +5,9 @@
 // Weights W[xi][k][c] ([alpha, alpha, K, Cg]: rows (xi, k) of an (a2 K) x Cg CSR matrix;
 // dense weights are stored as a CSR matrix holding every entry and run a dense product;
 // CSR column data: the channel in 8 bits (Cg <= 256), else offsets c * TB in 16 or 32 bits).
-// Blocks: segments of one tile row when a row holds a SIMD vector of tiles, else runs of
-// tiles in raster order through all images of the batch (TBc chosen per call).
+// Blocks: segments of one tile row when a row holds a SIMD vector of tiles (or up to 4 whole
+// tile rows stacked, for rows of at most 32 tiles), else runs of tiles in raster order through
+// all images of the batch (TBc chosen per call).
 // Work item (image or batch, g, tile block, out-channel chunk), run by wk_wino_block:
 //   V[xi][c][t] = (B^T d[c,t] B)[xi]               per thread, reused across a thread's
 //                                                  consecutive chunks of the same block;
@@ -119,9 +120,25 @@ final class WinogradConvLayer: Layer {
         return (kg + chunks - 1) / chunks
     }
 
-    /// Blocks are segments of one tile row (else runs of tiles in raster order).
+    /// Blocks are segments of one tile row, or stacked tile rows (else runs of tiles in raster
+    /// order).
     let rowBlocks: Bool
     let blocksPerRow: Int
+    /// Tile rows per block (1: segments of one row). Above 1, each row takes `geom.rowLanes`
+    /// lanes (tilesW rounded up to the vector width) and blocks hold up to this many whole
+    /// rows (at most 64 lanes, 4 rows): the lanes of a row past tilesW are dead, as the lanes
+    /// past the row's end of a one-row block are, so stacking adds no dead lanes. Rows of 14
+    /// tiles (VGG16 conv3_1) then fill blocks of 64 lanes instead of 16, and rows of 28
+    /// (conv2_1) blocks of 64 instead of 32: each CSR entry's index and weight loads feed 8
+    /// FMAs instead of 2 or 4 (AVX2).
+    /// Measured (`make kernel-ab`, paired, 2 threads, stop 18): conv3_1 0.84-0.90x the time at
+    /// batch 1 and 0.91-1.0x at batch 8 with 4 rows (2 rows: 0.87-0.90x and 0.94-0.95x), conv2_1
+    /// 0.94-0.95x; one thread, conv3_1 batch 1 0.88x. (A stand-in layer whose 32- and 64-tile
+    /// rows need no dead lanes: 64-tile blocks against 32 0.89x, 32 against 16 0.86x.)
+    let rowsPerBlock: Int
+    /// Blocks per image of row blocks (`rowBlocks`): tile rows x `blocksPerRow`, or with stacked
+    /// rows ceil(tile rows / `rowsPerBlock`), each taking an even share of the rows.
+    let rowBlocksPerImage: Int
     let bias: [Float]
 
     /// Set when the planner turned a direct convolution into this layer: why.
@@ -179,7 +196,21 @@ final class WinogradConvLayer: Layer {
         rowBlocks = vw > 1 && tilesW >= vw
         var tb = 16
         for cand in [32, 64] where (!rowBlocks || tilesW > tb) && a2 * cg * cand * 4 <= WinogradConvLayer.vLimit { tb = cand }
-        blocksPerRow = (tilesW + tb - 1) / tb
+        // Rows of at most 32 tiles: as many whole rows per block (see `rowsPerBlock`) as 64 lanes
+        // and V's limit allow, where that widens the block.
+        let tilesH = tiles / tilesW
+        var rows = 1, lanes = 0
+        if rowBlocks && tilesW <= 32 {
+            // V rows are a power of two long: 16, 32 or 64 floats.
+            func rowFloats(_ n: Int) -> Int { n <= 16 ? 16 : (n <= 32 ? 32 : 64) }
+            let l = (tilesW + vw - 1) / vw * vw
+            rows = max(1, min(Int(wk_stacked_rows()), 64 / l, tilesH))
+            while rows > 1 && a2 * cg * rowFloats(l * rows) * 4 > WinogradConvLayer.vLimit { rows -= 1 }
+            if rows > 1 { tb = rowFloats(l * rows); lanes = l }
+        }
+        rowsPerBlock = rows
+        blocksPerRow = rows > 1 ? 1 : (tilesW + tb - 1) / tb
+        rowBlocksPerImage = rows > 1 ? (tilesH + rows - 1) / rows : tilesH * blocksPerRow
         var ptr: [Int32], colIdx: [Int32], weights: [Float]
         var densePositions = [UInt8]()
         switch weight.data {
@@ -214,7 +245,7 @@ final class WinogradConvLayer: Layer {
         let kg = params.outChannels / params.groups
         let sortRows = !storedDense && kg <= Int(UInt16.max) && nnz >= 8 * a2 * params.outChannels
         let width1 = WinogradConvLayer.blockWidth(total: tiles, tb: tb)
-        let blocks1 = rowBlocks ? (tiles / tilesW) * blocksPerRow : (tiles + width1 - 1) / width1
+        let blocks1 = rowBlocks ? rowBlocksPerImage : (tiles + width1 - 1) / width1
         let kc0 = WinogradConvLayer.productChunk(kg: kg, a2: a2, tb: tb)
         let window = sortRows ? WinogradConvLayer.sortWindow(kg: kg, kc: kc0, base1: params.groups * blocks1, threads: threads) : 1
         geom = wk_wino_geom(variant: Int32(variant.rawValue), C: Int32(cg), H: Int32(h), W: Int32(w),
@@ -223,7 +254,7 @@ final class WinogradConvLayer: Layer {
                             TBc: Int32(tb), N: 1, xImage: c * h * w, yImage: params.outChannels * oh * ow,
                             dense: storedDense ? 1 : 0,
                             KC: Int32(max(window, kc0 / window * window)), KW: Int32(window), stream: 0,
-                            KG: Int32(kg), VWp: Int32(vw))
+                            KG: Int32(kg), VWp: Int32(vw), rowLanes: Int32(lanes))
         // The narrowest column data that fits: every entry streams its index with its weight
         // from memory once per block, so 5 bytes per entry beat 6 and 8. (The dense product
         // reads no column data.)
@@ -361,7 +392,9 @@ final class WinogradConvLayer: Layer {
         // The instruction set a call runs: the one in use, at most the one planned for (`VWp`).
         var g = geom
         let backend = String(cString: wk_wino_isa_name(&g))
-        let blocks = rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
+        let blocks = rowsPerBlock > 1
+            ? "in blocks of up to \(rowsPerBlock) tile rows (\(geom.rowLanes) lanes each, \(geom.TB) in all)"
+            : rowBlocks ? "in blocks of \(geom.TB) along tile rows" : "in raster-order blocks of up to \(geom.TB) (across the images of a batch)"
         let index = ["32-bit column offsets", "16-bit column offsets", "8-bit column indices"][Int(colKind)]
         let order = sortedByLength ? ", rows sorted by length in windows of \(geom.KW) out-channels" : ""
         let deadPositions = posLive.filter { $0 == 0 }.count
@@ -403,13 +436,23 @@ final class WinogradConvLayer: Layer {
     /// regions of all blocks partition the plane; each lies inside what its block reads.
     func checkedRegion(_ blk: Int) -> (rows: Range<Int>, cols: Range<Int>) {
         let m = variant.m, tilesW = Int(geom.tilesW), tilesH = Int(geom.T) / tilesW, TB = Int(geom.TB)
-        let perRow = blocksPerRow, ty = blk / perRow, bx = blk % perRow
+        let perRow = blocksPerRow, bx = blk % perRow
+        let ty = rowsPerBlock > 1 ? tileRows(ofBlock: blk) : blk / perRow ..< blk / perRow + 1
         func cut(_ i: Int, _ n: Int, _ step: Int, _ pad: Int, _ size: Int) -> Int {
             i == 0 ? 0 : (i >= n ? size : min(max(i * step - pad, 0), size))
         }
         let padT = Int(geom.padT), padL = Int(geom.padL)
-        return (cut(ty, tilesH, m, padT, h) ..< cut(ty + 1, tilesH, m, padT, h),
+        return (cut(ty.lowerBound, tilesH, m, padT, h) ..< cut(ty.upperBound, tilesH, m, padT, h),
                 cut(bx, perRow, TB * m, padL, w) ..< cut(bx + 1, perRow, TB * m, padL, w))
+    }
+
+    /// The tile rows of row block `blk` of an image where blocks stack rows (`rowsPerBlock`
+    /// above 1): the image's rows spread evenly over its blocks, whose sizes then differ by at
+    /// most one row (VGG16 conv3_1: 3, 4, 3, 4 rows, not 4, 4, 4, 2, so that 2 threads get
+    /// equal work at batch 1).
+    func tileRows(ofBlock blk: Int) -> Range<Int> {
+        let tilesH = Int(geom.T) / Int(geom.tilesW), nb = rowBlocksPerImage
+        return blk * tilesH / nb ..< (blk + 1) * tilesH / nb
     }
 
     /// Whether channels `channels` of `checkedRegion(blk)` of the plane set at `x` (planes
@@ -447,9 +490,14 @@ final class WinogradConvLayer: Layer {
         geom.stream = batch * K * oplane * 4 >= WinogradConvLayer.streamBytes ? 1 : 0
         let TB = rowBlocks ? Int(geom.TB) : WinogradConvLayer.blockWidth(total: unitTiles, tb: Int(geom.TB))
         geom.TBc = Int32(TB)
-        let blocks = rowBlocks ? (T / tilesW) * perRow : (unitTiles + TB - 1) / TB
-        // First tile and tile count of block b.
+        let blocks = rowBlocks ? rowBlocksPerImage : (unitTiles + TB - 1) / TB
+        let stacked = rowsPerBlock > 1, lanes = Int(geom.rowLanes)
+        // First tile and tile count (lanes, with stacked rows) of block b.
         func block(_ b: Int) -> (t0: Int, count: Int) {
+            if stacked {
+                let rows = tileRows(ofBlock: b)
+                return (rows.lowerBound * tilesW, (rows.count - 1) * lanes + tilesW)
+            }
             if rowBlocks {
                 let tx = (b % perRow) * TB
                 return ((b / perRow) * tilesW + tx, min(TB, tilesW - tx))
