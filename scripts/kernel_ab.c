@@ -31,7 +31,8 @@
 //            instead of the shortest of 16, 32, 64 that holds them (8-bit channel indices
 //            and dense weights only), with the chunk KC scaled up by the same factor
 //   stack=R  at most R tile rows per block (default 4, as the engine; 1: one tile row, before
-//            stop 18), each in tilesW rounded up to 8 lanes (wk_wino_geom.rowLanes), 64 lanes at most
+//            stop 18), each in tilesW rounded up to 8 lanes (wk_wino_geom.rowLanes), 64 lanes at most;
+//            sparse weights only, as the engine
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -231,7 +232,7 @@ static void build(config *c, const char *spec) {
     // tilesW rounded up to a power of two lanes each, in blocks of up to 64 lanes.
     c->rows = 1; c->lanes = 0;
     const int stack = setting(spec, "stack=", 4);
-    if (c->rowBlocks && tilesW <= 32) {
+    if (c->rowBlocks && tilesW <= 32 && !dense) {
         const int lanes = (tilesW + 7) / 8 * 8;
         int rows = stack < 64 / lanes ? stack : 64 / lanes;
         if (rows > T / tilesW) rows = T / tilesW;

@@ -127,7 +127,9 @@ final class WinogradConvLayer: Layer {
     /// Tile rows per block (1: segments of one row). Above 1, each row takes `geom.rowLanes`
     /// lanes (tilesW rounded up to the vector width) and blocks hold up to this many whole
     /// rows (at most 64 lanes, 4 rows): the lanes of a row past tilesW are dead, as the lanes
-    /// past the row's end of a one-row block are, so stacking adds no dead lanes. Rows of 14
+    /// past the row's end of a one-row block are, so stacking adds no dead lanes. Sparse weights
+    /// only: the dense product, which streams the weights once per 2 vectors of tiles, ran
+    /// 1.12-1.20x the time stacked (conv2_1, conv3_1, paired, 2 threads). Rows of 14
     /// tiles (VGG16 conv3_1) then fill blocks of 64 lanes instead of 16, and rows of 28
     /// (conv2_1) blocks of 64 instead of 32: each CSR entry's index and weight loads feed 8
     /// FMAs instead of 2 or 4 (AVX2).
@@ -200,7 +202,9 @@ final class WinogradConvLayer: Layer {
         // and V's limit allow, where that widens the block.
         let tilesH = tiles / tilesW
         var rows = 1, lanes = 0
-        if rowBlocks && tilesW <= 32 {
+        var denseWeights = false
+        if case .dense = weight.data { denseWeights = true }
+        if rowBlocks && tilesW <= 32 && !denseWeights {
             // V rows are a power of two long: 16, 32 or 64 floats.
             func rowFloats(_ n: Int) -> Int { n <= 16 ? 16 : (n <= 32 ? 32 : 64) }
             let l = (tilesW + vw - 1) / vw * vw
