@@ -30,9 +30,9 @@
 //   compact=0 blocks narrower than TB keep the layer's V row length TB (before stop 16)
 //            instead of the shortest of 16, 32, 64 that holds them (8-bit channel indices
 //            and dense weights only), with the chunk KC scaled up by the same factor
-//   stack=R  at most R tile rows per block (default 4, as the engine; 1: one tile row, before
+//   stack=R  at most R tile rows per block (default 8, as the engine; 1: one tile row, before
 //            stop 18), each in tilesW rounded up to 8 lanes (wk_wino_geom.rowLanes), 64 lanes at most;
-//            sparse weights only, as the engine
+//            sparse weights only, as the engine; rows of 7 tiles stack too (else raster blocks)
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -225,20 +225,21 @@ static void build(config *c, const char *spec) {
     c->xoff = setting(spec, "xoff=", 0);
     const int cands[2] = {32, 64};
     c->rowBlocks = tilesW >= 8;
+    const int narrow = tilesW < 8 && tilesW * 8 >= 7 * 8;   /* rows of 7 tiles stack too */
     int tb = 16;
     for (int i = 0; i < 2; i++)
         if ((!c->rowBlocks || tilesW > tb) && (long)a2 * Cg * cands[i] * 4 <= vlim) tb = cands[i];
     // Stacked tile rows (WinogradConvLayer.rowsPerBlock): up to `stack` rows of
-    // tilesW rounded up to a power of two lanes each, in blocks of up to 64 lanes.
+    // tilesW rounded up to 8 lanes each, in blocks of up to 64 lanes.
     c->rows = 1; c->lanes = 0;
-    const int stack = setting(spec, "stack=", 4);
-    if (c->rowBlocks && tilesW <= 32 && !dense) {
+    const int stack = setting(spec, "stack=", 8);
+    if ((c->rowBlocks || narrow) && tilesW <= 32 && !dense) {
         const int lanes = (tilesW + 7) / 8 * 8;
         int rows = stack < 64 / lanes ? stack : 64 / lanes;
         if (rows > T / tilesW) rows = T / tilesW;
 #define ROWF(n) ((n) <= 16 ? 16 : ((n) <= 32 ? 32 : 64))
         while (rows > 1 && (long)a2 * Cg * ROWF(lanes * rows) * 4 > vlim) rows--;
-        if (rows > 1) { c->rows = rows; c->lanes = lanes; tb = ROWF(lanes * rows); }
+        if (rows > 1) { c->rows = rows; c->lanes = lanes; tb = ROWF(lanes * rows); c->rowBlocks = 1; }
     }
     c->tb = c->TB = tb;
     const int across = !c->rowBlocks && N > 1;

@@ -86,7 +86,7 @@ void wk_set_kchunk_cap(int cap) { wk_kchunk_limit = cap > 0 ? cap : 0; }
 
 int wk_kchunk_cap(void) { return wk_kchunk_limit; }
 
-static int wk_stacked_rows_max = 4;
+static int wk_stacked_rows_max = 8;
 
 void wk_set_stacked_rows(int rows) { wk_stacked_rows_max = rows > 1 ? rows : 1; }
 

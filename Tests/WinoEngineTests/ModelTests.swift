@@ -237,14 +237,15 @@ final class FirstLayerInputCheckTests: XCTestCase {
     /// Every input position of every sample, one at a time (NaN or an infinity), is reported by
     /// index; the layers cover tile rows split into several blocks (F(2x2) on a 150-wide plane),
     /// blocks of stacked tile rows (planes 17-25 tiles wide: 2 rows per block; 10 tiles wide and
-    /// 6 high: 2 blocks of 3 rows),
+    /// 6 high: 2 blocks of 3 rows; 7 x 7 tiles: one block of 7 rows),
     /// paddings 0-2, groups, raster blocks (narrow planes; across the images of a batch), a batch
     /// of 2 and thread counts that share a block's transform.
     func testEveryInputPositionIsChecked() throws {
         let cases: [(WinogradVariant, c: Int, h: Int, w: Int, pad: Int, groups: Int)] = [
             (.f2x2_3x3, 1, 5, 150, 1, 1), (.f2x2_3x3, 2, 4, 140, 2, 2), (.f4x4_3x3, 2, 9, 70, 0, 1),
             (.f4x4_3x3, 1, 6, 69, 1, 1), (.f4x4_5x5, 2, 6, 66, 2, 2), (.f4x4_3x3, 3, 9, 9, 1, 1),
-            (.f4x4_5x5, 4, 7, 5, 2, 2), (.f4x4_3x3, 1, 23, 40, 1, 1), (.f2x2_3x3, 2, 11, 50, 1, 2)]
+            (.f4x4_5x5, 4, 7, 5, 2, 2), (.f4x4_3x3, 1, 23, 40, 1, 1), (.f2x2_3x3, 2, 11, 50, 1, 2),
+            (.f4x4_5x5, 1, 27, 27, 2, 1)]
         for (tile, c, h, w, pad, groups) in cases {
             let g = firstConv(tile, c: c, k: 4, h: h, w: w, pad: pad, groups: groups)
             for (threads, batch) in [(1, 2), (3, 1), (2, 2)] {

@@ -112,7 +112,7 @@ void wk_set_stream(int mode);
 /// windows of sorted rows (`wk_wino_geom.KW`) within it.
 int wk_kchunk_cap(void);
 
-/// Most tile rows the planner stacks into one block (`wk_wino_geom.rowLanes`): 4 by default, 1
+/// Most tile rows the planner stacks into one block (`wk_wino_geom.rowLanes`): 8 by default, 1
 /// for one tile row per block. Read when a layer is built; for tests and paired timings.
 void wk_set_stacked_rows(int rows);
 

@@ -5,9 +5,9 @@
 // Weights W[xi][k][c] ([alpha, alpha, K, Cg]: rows (xi, k) of an (a2 K) x Cg CSR matrix;
 // dense weights are stored as a CSR matrix holding every entry and run a dense product;
 // CSR column data: the channel in 8 bits (Cg <= 256), else offsets c * TB in 16 or 32 bits).
-// Blocks: segments of one tile row when a row holds a SIMD vector of tiles (or up to 4 whole
-// tile rows stacked, for rows of at most 32 tiles), else runs of tiles in raster order through
-// all images of the batch (TBc chosen per call).
+// Blocks: segments of one tile row when a row holds a SIMD vector of tiles (or whole tile rows
+// stacked, up to 64 lanes, for rows of at most 32 tiles or 7 of 8 lanes), else runs of tiles in
+// raster order through all images of the batch (TBc chosen per call).
 // Work item (image or batch, g, tile block, out-channel chunk), run by wk_wino_block:
 //   V[xi][c][t] = (B^T d[c,t] B)[xi]               per thread, reused across a thread's
 //                                                  consecutive chunks of the same block;
@@ -126,14 +126,17 @@ final class WinogradConvLayer: Layer {
     let blocksPerRow: Int
     /// Tile rows per block (1: segments of one row). Above 1, each row takes `geom.rowLanes`
     /// lanes (tilesW rounded up to the vector width) and blocks hold up to this many whole
-    /// rows (at most 64 lanes, 4 rows): the lanes of a row past tilesW are dead, as the lanes
+    /// rows (at most 64 lanes; `wk_stacked_rows`, 8, caps the rows): the lanes of a row past tilesW are dead, as the lanes
     /// past the row's end of a one-row block are, so stacking adds no dead lanes. Sparse weights
     /// only: the dense product, which streams the weights once per 2 vectors of tiles, ran
     /// 1.12-1.20x the time stacked (conv2_1, conv3_1, paired, 2 threads). Rows of 14
     /// tiles (VGG16 conv3_1) then fill blocks of 64 lanes instead of 16, and rows of 28
     /// (conv2_1) blocks of 64 instead of 32: each CSR entry's index and weight loads feed 8
-    /// FMAs instead of 2 or 4 (AVX2).
-    /// Measured (`make kernel-ab`, paired, 2 threads, stop 18): conv3_1 0.84-0.90x the time at
+    /// FMAs instead of 2 or 4 (AVX2). Rows of 7 tiles (AlexNet conv2, VGG16 conv4_1; AVX2) stack
+    /// too, 8 lanes each, rather than run as raster blocks: the transforms then take the row
+    /// paths (contiguous loads and stores), not the raster paths that cross tile rows
+    /// (AlexNet conv2, 7 rows of 8 lanes: 0.87-0.93x the time at batch 1, 0.81-0.96x at batch 8, 0.86x
+    /// on one thread; as 2 blocks of 4 rows it was 1.08x; conv4_1, whose V allows 4 rows, 0.97x). Measured (`make kernel-ab`, paired, 2 threads, stop 18): conv3_1 0.84-0.90x the time at
     /// batch 1 and 0.91-1.0x at batch 8 with 4 rows (2 rows: 0.87-0.90x and 0.94-0.95x), conv2_1
     /// 0.94-0.95x; one thread, conv3_1 batch 1 0.88x. (A stand-in layer whose 32- and 64-tile
     /// rows need no dead lanes: 64-tile blocks against 32 0.89x, 32 against 16 0.86x.)
@@ -195,23 +198,26 @@ final class WinogradConvLayer: Layer {
         // fits its tile count. TB is as large as useful while V (alpha^2 x Cg x TB floats) stays
         // within `vLimit`: long vector rows amortise each CSR entry's index and weight loads.
         let vw = Int(wk_vector_width())
-        rowBlocks = vw > 1 && tilesW >= vw
+        var rowBlocks = vw > 1 && tilesW >= vw
         var tb = 16
         for cand in [32, 64] where (!rowBlocks || tilesW > tb) && a2 * cg * cand * 4 <= WinogradConvLayer.vLimit { tb = cand }
         // Rows of at most 32 tiles: as many whole rows per block (see `rowsPerBlock`) as 64 lanes
-        // and V's limit allow, where that widens the block.
+        // and V's limit allow. Also rows a little narrower than a vector (7 of 8 lanes), which
+        // would otherwise run as raster blocks.
         let tilesH = tiles / tilesW
+        let narrow = vw > 1 && tilesW < vw && tilesW * 8 >= 7 * vw
         var rows = 1, lanes = 0
         var denseWeights = false
         if case .dense = weight.data { denseWeights = true }
-        if rowBlocks && tilesW <= 32 && !denseWeights {
+        if (rowBlocks || narrow) && tilesW <= 32 && !denseWeights {
             // V rows are a power of two long: 16, 32 or 64 floats.
             func rowFloats(_ n: Int) -> Int { n <= 16 ? 16 : (n <= 32 ? 32 : 64) }
             let l = (tilesW + vw - 1) / vw * vw
             rows = max(1, min(Int(wk_stacked_rows()), 64 / l, tilesH))
             while rows > 1 && a2 * cg * rowFloats(l * rows) * 4 > WinogradConvLayer.vLimit { rows -= 1 }
-            if rows > 1 { tb = rowFloats(l * rows); lanes = l }
+            if rows > 1 { tb = rowFloats(l * rows); lanes = l; rowBlocks = true }
         }
+        self.rowBlocks = rowBlocks
         rowsPerBlock = rows
         blocksPerRow = rows > 1 ? 1 : (tilesW + tb - 1) / tb
         rowBlocksPerImage = rows > 1 ? (tilesH + rows - 1) / rows : tilesH * blocksPerRow
