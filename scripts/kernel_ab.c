@@ -57,6 +57,8 @@
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 static unsigned long long rs = 88172645463325252ULL;
 static unsigned rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return (unsigned)rs; }
+// V row length (floats) of a block of n lanes: 16, 32 or 64.
+static int ROWF(int n) { return n <= 16 ? 16 : (n <= 32 ? 32 : 64); }
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
 static int cmpf_desc(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return x > y ? -1 : x < y; }
 
@@ -237,7 +239,6 @@ static void build(config *c, const char *spec) {
         const int lanes = (tilesW + 7) / 8 * 8;
         int rows = stack < 64 / lanes ? stack : 64 / lanes;
         if (rows > T / tilesW) rows = T / tilesW;
-#define ROWF(n) ((n) <= 16 ? 16 : ((n) <= 32 ? 32 : 64))
         while (rows > 1 && (long)a2 * Cg * ROWF(lanes * rows) * 4 > vlim) rows--;
         if (rows > 1) { c->rows = rows; c->lanes = lanes; tb = ROWF(lanes * rows); c->rowBlocks = 1; }
     }

@@ -125,21 +125,25 @@ final class WinogradConvLayer: Layer {
     let rowBlocks: Bool
     let blocksPerRow: Int
     /// Tile rows per block (1: segments of one row). Above 1, each row takes `geom.rowLanes`
-    /// lanes (tilesW rounded up to the vector width) and blocks hold up to this many whole
-    /// rows (at most 64 lanes; `wk_stacked_rows`, 8, caps the rows): the lanes of a row past tilesW are dead, as the lanes
-    /// past the row's end of a one-row block are, so stacking adds no dead lanes. Sparse weights
-    /// only: the dense product, which streams the weights once per 2 vectors of tiles, ran
-    /// 1.12-1.20x the time stacked (conv2_1, conv3_1, paired, 2 threads). Rows of 14
-    /// tiles (VGG16 conv3_1) then fill blocks of 64 lanes instead of 16, and rows of 28
-    /// (conv2_1) blocks of 64 instead of 32: each CSR entry's index and weight loads feed 8
-    /// FMAs instead of 2 or 4 (AVX2). Rows of 7 tiles (AlexNet conv2, VGG16 conv4_1; AVX2) stack
-    /// too, 8 lanes each, rather than run as raster blocks: the transforms then take the row
-    /// paths (contiguous loads and stores), not the raster paths that cross tile rows
-    /// (AlexNet conv2, 7 rows of 8 lanes: 0.87-0.93x the time at batch 1, 0.81-0.96x at batch 8, 0.86x
-    /// on one thread; as 2 blocks of 4 rows it was 1.08x; conv4_1, whose V allows 4 rows, 0.97x). Measured (`make kernel-ab`, paired, 2 threads, stop 18): conv3_1 0.84-0.90x the time at
-    /// batch 1 and 0.91-1.0x at batch 8 with 4 rows (2 rows: 0.87-0.90x and 0.94-0.95x), conv2_1
-    /// 0.94-0.95x; one thread, conv3_1 batch 1 0.88x. (A stand-in layer whose 32- and 64-tile
-    /// rows need no dead lanes: 64-tile blocks against 32 0.89x, 32 against 16 0.86x.)
+    /// lanes (tilesW rounded up to the vector width) and a block holds up to this many whole
+    /// rows, at most 64 lanes (`wk_stacked_rows`, 8, caps the rows). The lanes of a row past
+    /// tilesW are dead, as the lanes past the row's end of a one-row block are, so stacking adds
+    /// no dead lane. Rows of 14 tiles (VGG16 conv3_1) then fill blocks of 64 lanes instead of
+    /// 16, rows of 28 (conv2_1) blocks of 64 instead of 32: each CSR entry's index and weight
+    /// loads feed 8 FMAs instead of 2 or 4 (AVX2). Rows of 7 tiles (AlexNet conv2, VGG16
+    /// conv4_1; AVX2) stack too, 8 lanes each, instead of running as raster blocks: the
+    /// transforms then take the row paths (contiguous loads and stores), not the raster paths
+    /// that cross tile rows. Sparse weights only: the dense product, which streams the weights
+    /// once per 2 vectors of tiles, ran 1.12-1.20x the time stacked (conv2_1, conv3_1).
+    /// Measured (`make kernel-ab`, paired, stop 18; 2 threads unless said):
+    /// - conv3_1, 4 rows: 0.80-0.90x the time at batch 1, 0.91-1.0x at batch 8, 0.88x on one
+    ///   thread (2 rows: 0.87-0.90x and 0.94-0.95x);
+    /// - conv2_1, 2 rows: 0.94-0.97x at batch 1, 0.95x at batch 8;
+    /// - AlexNet conv2, 7 rows of 8 lanes: 0.87-0.93x at batch 1, 0.81-0.96x at batch 8, 0.86x
+    ///   on one thread (as 2 blocks of 4 rows it was 1.08x: hence the cap of 8 rows);
+    /// - conv4_1, whose V allows 4 rows of 8 lanes: 0.96-0.98x;
+    /// - a stand-in layer whose 32- and 64-tile rows need no dead lanes: 64-tile blocks against
+    ///   32 0.89x, 32 against 16 0.86x.
     let rowsPerBlock: Int
     /// Blocks per image of row blocks (`rowBlocks`): tile rows x `blocksPerRow`, or with stacked
     /// rows ceil(tile rows / `rowsPerBlock`), each taking an even share of the rows.
