@@ -301,7 +301,7 @@ connected layers were fixed at one image).
 keeping only one weight per position and group that has any (same blocks, the same positions
 transformed: the engine skips positions no row uses; the output transform; almost no product);
 its FLOPs are 2 x the nonzeros the baseline lacks x tiles (real tiles, not padded lanes). The
-two layers run alternately, call by call, and the product's
+two layers run alternately, call by call (at least 10 pairs and 0.5 s per row), and the product's
 time is the median over adjacent pairs of their difference, so that both calls of a pair see the
 same machine speed (the difference of the two medians mixed this machine's fast and slow phases
 and once gave 98% of peak).

@@ -37,6 +37,8 @@ struct Efficiency: ParsableCommand {
     var batches = "1,8"
     @Option(help: "Minimum repetitions per measurement.")
     var reps = 10
+    @Option(name: .customLong("min-seconds"), help: "Minimum time per measurement: pairs of runs go on until both minimums are met.")
+    var minSeconds = 0.5
     @Option(help: "Output format: md, csv or json.")
     var format: OutputFormat = .md
 
@@ -74,6 +76,8 @@ struct Efficiency: ParsableCommand {
         let names = layers.map { Set($0.split(separator: ",").map(String.init)) }
         let shapes = ConvShape.all.filter { names?.contains($0.name) ?? true }
         guard !shapes.isEmpty else { throw ValidationError("no known layer selected") }
+        guard reps >= 1 else { throw ValidationError("--reps must be >= 1") }
+        guard minSeconds.isFinite && minSeconds >= 0 && minSeconds <= 3600 else { throw ValidationError("--min-seconds must be in 0...3600") }
         let bs = batches.split(separator: ",").compactMap { Int($0) }
         let peak = Efficiency.peakGflops()
         var rows = [EfficiencyRow]()
@@ -94,9 +98,16 @@ struct Efficiency: ParsableCommand {
                 var out = [Float](repeating: 0, count: b * full.outputShape.reduce(1, *))
                 // Interleaved runs, so that both see the same machine noise.
                 var tf = [Double](), te = [Double]()
+                // At least `reps` pairs over at least `minSeconds`: this machine's speed changes
+                // in phases of seconds, and 10 pairs of a 0.3 ms layer all fell in one of them
+                // (three runs of AlexNet conv2 and VGG16 conv4_1 minutes apart: 27-31% and 33-47%).
+                let start = DispatchTime.now().uptimeNanoseconds
+                func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
                 try x.withUnsafeBufferPointer { xp in
                     try out.withUnsafeMutableBufferPointer { op in
-                        for i in 0..<(reps + 2) {
+                        var i = 0
+                        while i < reps + 2 || (elapsed() < minSeconds && i < 100_000) {
+                            defer { i += 1 }
                             for (model, isFull) in [(full, true), (empty, false)] {
                                 let t0 = DispatchTime.now().uptimeNanoseconds
                                 try model.predict(xp, batch: b, into: op)
