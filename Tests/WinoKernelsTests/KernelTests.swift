@@ -78,6 +78,18 @@ final class GemmTests: XCTestCase {
 }
 
 final class ProductCeilingTests: XCTestCase {
+    /// `wino-bench efficiency` refuses repetition counts below 1 and minimum times that are not
+    /// finite or outside 0...3600 s, with a usage error naming the option (exit 64).
+    func testEfficiencyRejectsBadRepetitionsAndTimes() throws {
+        for (args, option) in [(["--reps", "0"], "--reps"), (["--reps=-3"], "--reps"), (["--min-seconds", "nan"], "--min-seconds"),
+                               (["--min-seconds=-1"], "--min-seconds"), (["--min-seconds", "1e9"], "--min-seconds")] {
+            let r = try CLITool("wino-bench").run(["efficiency", "--layers", "alexnet.conv5"] + args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.err)")
+            XCTAssertTrue(r.err.contains(option), "\(args): \(r.err)")
+            XCTAssertTrue(r.out.isEmpty, "\(args): nothing measured, \(r.out)")
+        }
+    }
+
     /// wk_product_ceiling (wino-bench ceiling) rejects arguments out of range, has nothing to
     /// measure with the portable kernels, and times correct products (it checks them against
     /// Double sums) with every SIMD instruction set (AVX-512 emulated where the CPU lacks it),
