@@ -32,7 +32,8 @@ run: build
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/wino-infer $(IMAGE) $(MODEL)
 
 # All tests: debug and release builds (optimizer-only bugs in pointer code are real),
-# then a bounded fuzz run of the model reader.
+# then bounded fuzz runs (Tests/Fuzz/run.sh: the .swz reader, the engine on decoded models,
+# the image decoder, the ONNX importer; FUZZ_SECONDS each).
 test: deps test-debug test-release fuzz
 
 test-debug:

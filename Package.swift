@@ -8,7 +8,10 @@ let package = Package(
     name: "wino",
     products: [
         .library(name: "Wino", targets: ["WinoEngine"]),
+        // The .swz format alone, and ONNX conversion: for tools (and the fuzzers in Tests/Fuzz);
+        // a service needs only Wino.
         .library(name: "WinoFormat", targets: ["WinoFormat"]),
+        .library(name: "WinoConvert", targets: ["WinoConvert"]),
         .executable(name: "wino-infer", targets: ["wino-infer"]),
         .executable(name: "wino-bench", targets: ["wino-bench"]),
         .executable(name: "wino-convert", targets: ["wino-convert"]),

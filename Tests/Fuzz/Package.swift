@@ -1,8 +1,9 @@
 // swift-tools-version:5.3
-// libFuzzer target for the .swz reader. Build and run with ./run.sh SECONDS.
-// Tools version 5.3 and a plain target holding main.swift: with newer tools
-// SwiftPM renames the entry point of executable targets, which breaks
-// -parse-as-library + libFuzzer's own main.
+// libFuzzer targets: the .swz reader (FuzzSWZ), the engine loading and running decoded models
+// (FuzzModel), the Netpbm decoder and preprocessing (FuzzImage) and the ONNX importer and
+// conversion (FuzzONNX). Build and run with ./run.sh SECONDS.
+// Tools version 5.3 and plain targets holding main.swift: with newer tools SwiftPM renames
+// the entry point of executable targets, which breaks -parse-as-library + libFuzzer's own main.
 import PackageDescription
 
 let package = Package(
@@ -10,5 +11,11 @@ let package = Package(
     dependencies: [.package(name: "wino", path: "../..")],
     targets: [
         .target(name: "FuzzSWZ", dependencies: [.product(name: "WinoFormat", package: "wino")]),
+        .target(name: "FuzzModel", dependencies: [.product(name: "Wino", package: "wino"),
+                                                  .product(name: "WinoFormat", package: "wino")]),
+        .target(name: "FuzzImage", dependencies: [.product(name: "Wino", package: "wino"),
+                                                  .product(name: "WinoFormat", package: "wino")]),
+        .target(name: "FuzzONNX", dependencies: [.product(name: "WinoConvert", package: "wino"),
+                                                 .product(name: "WinoFormat", package: "wino")]),
     ]
 )
