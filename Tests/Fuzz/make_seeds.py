@@ -5,8 +5,8 @@ Usage: python3 Tests/Fuzz/make_seeds.py PATH/TO/wino-convert
 Three small models cover the importer's and the engine's main paths: a Winograd 3x3
 convolution with LRN, max pooling, Gemm and Softmax; a grouped 5x5 Winograd convolution with
 Dropout, a 1x1 convolution, Add, Concat and average pooling; a strided 3x3 convolution with
-global average pooling. The .swz seeds are their conversions: pruned (conv and FC), 50% pruned
-F(4x4,5x5), and f16 weights. The image seeds (P6, P5 16-bit, P3, P2) are written by hand.
+global average pooling; two 16-channel 3x3 convolutions. The .swz seeds are their conversions:
+pruned (conv and FC), 50% pruned F(4x4,5x5), f16 weights, and 60% pruned F(2x2,3x3). The image seeds (P6, P5 16-bit, P3, P2) are written by hand.
 """
 import os, subprocess, sys
 import numpy as np, onnx
@@ -45,9 +45,15 @@ save([h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1,1,1,1], strides=[2,
       h.make_node("Flatten", ["p1"], ["f1"]),
       h.make_node("Gemm", ["f1", "w2", "b2"], ["y"], transB=1)],
      [w("w1", 8, 3, 3, 3), w("b1", 8), w("w2", 5, 8), w("b2", 5)], [1, 3, 12, 12], "y", f"{out}/strided-gap.onnx")
+# 4: two 16-channel 3x3 convolutions on a 10x14 plane (row blocks, several vectors of tiles)
+save([h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1,1,1,1], kernel_shape=[3,3]),
+      h.make_node("Relu", ["c1"], ["r1"]),
+      h.make_node("Conv", ["r1", "w2", "b2"], ["y"], pads=[1,1,1,1], kernel_shape=[3,3])],
+     [w("w1", 16, 3, 3, 3), w("b1", 16), w("w2", 16, 16, 3, 3), w("b2", 16)], [1, 3, 10, 14], "y", f"{out}/conv16-pair.onnx")
 
 convert = sys.argv[1]
 for onnx_name, swz_name, flags in [("conv3-lrn-gemm", "conv3-pruned", ["--sparsity", "0.7", "--fc-sparsity", "0.7"]),
                                    ("conv5-grouped-concat", "conv5-grouped", ["--sparsity", "0.5"]),
-                                   ("strided-gap", "strided-f16", ["--f16"])]:
+                                   ("strided-gap", "strided-f16", ["--f16"]),
+                                   ("conv16-pair", "conv16-f2-sparse", ["--tile", "F2", "--sparsity", "0.6"])]:
     subprocess.run([convert, "onnx", f"{out}/{onnx_name}.onnx", "-o", f"{here}/corpus/swz/{swz_name}.swz"] + flags, check=True)
