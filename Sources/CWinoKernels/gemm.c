@@ -86,11 +86,11 @@ static inline int col_at(const void *col, int wide, int e) {
 }
 
 static void csr_dot_portable(int i0, int i1, const int32_t *row_ptr, const void *col, int wide,
-                             const float *val, const float *x, float *y) {
+                             const float *val, const float *x, float *y, int accumulate) {
     for (int i = i0; i < i1; i++) {
         float s = 0;
         for (int e = row_ptr[i]; e < row_ptr[i + 1]; e++) s += val[e] * x[col_at(col, wide, e)];
-        y[i - i0] = s;
+        y[i - i0] = accumulate ? y[i - i0] + s : s;
     }
 }
 
@@ -134,7 +134,7 @@ __m128 x4_avx2(const float *x, uint64_t q) {
     return _mm_insert_ps(v, _mm_load_ss(x + (q >> 48)), 0x30);
 }
 AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *rp, const uint16_t *col, const float *val,
-                                const float *x, float *y) {
+                                const float *x, float *y, int accumulate) {
     for (int i = i0; i < i1; i++) {
         int e = rp[i];
         const int e1 = rp[i + 1];
@@ -156,7 +156,7 @@ AVX2 static void csr_dot16_avx2(int i0, int i1, const int32_t *rp, const uint16_
         s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         float t = _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
         for (; e < e1; e++) t = fmaf(val[e], x[col[e]], t);
-        y[i - i0] = t;
+        y[i - i0] = accumulate ? y[i - i0] + t : t;
     }
 }
 #endif
@@ -165,14 +165,15 @@ void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, cons
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (wk_isa() >= 1) { csr_dot32_avx2(i0, i1, row_ptr, col, val, x, y); return; }
 #endif
-    csr_dot_portable(i0, i1, row_ptr, col, 1, val, x, y);
+    csr_dot_portable(i0, i1, row_ptr, col, 1, val, x, y, 0);
 }
 
-void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val, const float *x, float *y) {
+void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *val, const float *x, float *y,
+                  int accumulate) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wk_isa() >= 1) { csr_dot16_avx2(i0, i1, row_ptr, col, val, x, y); return; }
+    if (wk_isa() >= 1) { csr_dot16_avx2(i0, i1, row_ptr, col, val, x, y, accumulate); return; }
 #endif
-    csr_dot_portable(i0, i1, row_ptr, col, 0, val, x, y);
+    csr_dot_portable(i0, i1, row_ptr, col, 0, val, x, y, accumulate);
 }
 
 // ---------------------------------------------------------------- sparse or dense rows x 8 images
@@ -183,7 +184,7 @@ static inline long fc_col(const int32_t *row_ptr, const uint16_t *col16, const i
 }
 
 static void fc_rows8_portable(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
-                              const float *values, int F, const float *xt, int nb, float *y, long ldy) {
+                              const float *values, int F, const float *xt, int nb, float *y, long ldy, int accumulate) {
     for (int i = i0; i < i1; i++) {
         const int e0 = row_ptr ? row_ptr[i] : 0, e1 = row_ptr ? row_ptr[i + 1] : F;
         const float *v = row_ptr ? values : values + (long)i * F;
@@ -191,7 +192,8 @@ static void fc_rows8_portable(int i0, int i1, const int32_t *row_ptr, const uint
             float s[4] = {0, 0, 0, 0};
             for (int e = e0; e < e1; e++)
                 s[(e - e0) & 3] = fmaf(v[e], xt[fc_col(row_ptr, col16, col32, e, e0) * 8 + n], s[(e - e0) & 3]);
-            y[n * ldy + i] = (s[0] + s[1]) + (s[2] + s[3]);
+            const float t = (s[0] + s[1]) + (s[2] + s[3]);
+            y[n * ldy + i] = accumulate ? y[n * ldy + i] + t : t;
         }
     }
 }
@@ -199,7 +201,7 @@ static void fc_rows8_portable(int i0, int i1, const int32_t *row_ptr, const uint
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 static inline __attribute__((always_inline, target("avx2,fma,bmi,bmi2")))
 void fc_rows8_body(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
-                   const float *values, int F, const float *xt, int nb, float *y, long ldy) {
+                   const float *values, int F, const float *xt, int nb, float *y, long ldy, int accumulate) {
     for (int i = i0; i < i1; i++) {
         const int e0 = row_ptr ? row_ptr[i] : 0, e1 = row_ptr ? row_ptr[i + 1] : F;
         const float *v = row_ptr ? values : values + (long)i * F;
@@ -216,29 +218,29 @@ void fc_rows8_body(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16
         if (e + 2 < e1) a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + e + 2), _mm256_load_ps(xt + fc_col(row_ptr, col16, col32, e + 2, e0) * 8), a2);
         float out[8] __attribute__((aligned(32)));
         _mm256_store_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        for (int n = 0; n < nb; n++) y[n * ldy + i] = out[n];
+        for (int n = 0; n < nb; n++) y[n * ldy + i] = accumulate ? y[n * ldy + i] + out[n] : out[n];
     }
 }
 AVX2 static void fc_rows8_csr16(int i0, int i1, const int32_t *rp, const uint16_t *col, const float *v, const float *xt,
-                                int nb, float *y, long ldy) { fc_rows8_body(i0, i1, rp, col, 0, v, 0, xt, nb, y, ldy); }
+                                int nb, float *y, long ldy, int acc) { fc_rows8_body(i0, i1, rp, col, 0, v, 0, xt, nb, y, ldy, acc); }
 AVX2 static void fc_rows8_csr32(int i0, int i1, const int32_t *rp, const int32_t *col, const float *v, const float *xt,
-                                int nb, float *y, long ldy) { fc_rows8_body(i0, i1, rp, 0, col, v, 0, xt, nb, y, ldy); }
-AVX2 static void fc_rows8_dense(int i0, int i1, const float *v, int F, const float *xt, int nb, float *y, long ldy) {
-    fc_rows8_body(i0, i1, 0, 0, 0, v, F, xt, nb, y, ldy);
+                                int nb, float *y, long ldy, int acc) { fc_rows8_body(i0, i1, rp, 0, col, v, 0, xt, nb, y, ldy, acc); }
+AVX2 static void fc_rows8_dense(int i0, int i1, const float *v, int F, const float *xt, int nb, float *y, long ldy, int acc) {
+    fc_rows8_body(i0, i1, 0, 0, 0, v, F, xt, nb, y, ldy, acc);
 }
 #endif
 
 void wk_fc_rows8(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
-                 const float *values, int F, const float *xt, int nb, float *y, long ldy) {
+                 const float *values, int F, const float *xt, int nb, float *y, long ldy, int accumulate) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (wk_isa() >= 1) {
-        if (!row_ptr) fc_rows8_dense(i0, i1, values, F, xt, nb, y, ldy);
-        else if (col16) fc_rows8_csr16(i0, i1, row_ptr, col16, values, xt, nb, y, ldy);
-        else fc_rows8_csr32(i0, i1, row_ptr, col32, values, xt, nb, y, ldy);
+        if (!row_ptr) fc_rows8_dense(i0, i1, values, F, xt, nb, y, ldy, accumulate);
+        else if (col16) fc_rows8_csr16(i0, i1, row_ptr, col16, values, xt, nb, y, ldy, accumulate);
+        else fc_rows8_csr32(i0, i1, row_ptr, col32, values, xt, nb, y, ldy, accumulate);
         return;
     }
 #endif
-    fc_rows8_portable(i0, i1, row_ptr, col16, col32, values, F, xt, nb, y, ldy);
+    fc_rows8_portable(i0, i1, row_ptr, col16, col32, values, F, xt, nb, y, ldy, accumulate);
 }
 
 // ---------------------------------------------------------------- strided copy (im2col rows)

@@ -5,6 +5,7 @@
 // workers); the test pins that number so that it cannot grow unnoticed.
 import MallocCounter
 import WinoEngine
+import WinoFormat
 import XCTest
 
 final class AllocationTests: XCTestCase {
@@ -37,6 +38,35 @@ final class AllocationTests: XCTestCase {
             _ = try model.predict(input, batch: 2)
             XCTAssertGreaterThan(mc_allocations() - before, 0)
             XCTAssertEqual(try model.predict(input, batch: 2), output)
+        }
+    }
+
+    /// A fully connected layer whose rows are stored in column chunks (`WeightMatrix`) adds
+    /// their partial sums in stack memory: nothing is allocated after warm-up, at batch 1
+    /// (rows x vector) and at batch 3 (8 images per pass).
+    func testChunkedFullyConnectedAllocatesNothingAfterWarmUp() throws {
+        #if DEBUG
+        throw XCTSkip("allocation counts are only meaningful in optimised builds")
+        #endif
+        var rng = SeededRNG(seed: 31)
+        let (o, f) = (70, 5000)
+        let w = rng.sparse(o * f, density: 0.1)
+        let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w"])
+        let g = ModelGraph(metadata: ModelMetadata(name: "fc", inputShape: [f, 1, 1], channelOrder: .tensor),
+                           input: "x", output: "y", nodes: [node],
+                           tensors: [Tensor(name: "w", shape: [o, f], data: .csr(CSRMatrix(dense: w, rows: o, cols: f)))])
+        let model = try Model(graph: g)
+        for batch in [1, 3] {
+            let input = rng.floats(f * batch)
+            var output = [Float](repeating: 0, count: o * batch)
+            try input.withUnsafeBufferPointer { inp in
+                try output.withUnsafeMutableBufferPointer { out in
+                    try model.predict(inp, batch: batch, into: out)
+                    let before = mc_allocations()
+                    for _ in 0..<5 { try model.predict(inp, batch: batch, into: out) }
+                    XCTAssertEqual(mc_allocations() - before, 0, "heap allocations in 5 predictions at batch \(batch)")
+                }
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 // Pooling, LRN, fully connected, softmax, concat, add, ReLU, flatten, dropout
 // against the Double reference, on odd shapes.
 import CWinoKernels
-import WinoEngine
+@testable import WinoEngine
 import WinoFormat
 import WinoReference
 import XCTest
@@ -222,6 +222,38 @@ final class OperatorTests: XCTestCase {
                     assertInformative(want)
                     XCTAssertLessThanOrEqual(relativeL2(got, want), 1e-5, "\(o) x \(f) density \(density) batch \(batch) isa \(isa)")
                 }
+            }
+        }
+    }
+
+    /// Rows of more than `WeightMatrix.columnChunk` columns are stored in column chunks within
+    /// blocks of 64 rows (FC6's 9216 columns: 3 chunks of 3072). Checked on every ISA against
+    /// the reference, one image at a time and in groups of 8, with a partial last block, empty
+    /// rows and rows with entries in one chunk only; 2, 3 and 5 threads give the same bits.
+    func testFullyConnectedColumnChunks() throws {
+        let (o, f) = (150, 9216)
+        var rng = SeededRNG(seed: 95)
+        var w = rng.sparse(o * f, density: 0.1)
+        for c in 0..<f { w[7 * f + c] = 0; w[70 * f + c] = c >= 3072 ? 0 : w[70 * f + c]; w[149 * f + c] = c < 6144 ? 0 : w[149 * f + c] }
+        let m = CSRMatrix(dense: w, rows: o, cols: f)
+        let stored = WeightMatrix(csr: m, compactIndices: true)
+        XCTAssertEqual(stored.columnChunks, 3)
+        XCTAssertEqual(WeightMatrix(csr: CSRMatrix(dense: Array(w[0..<(o * 4096)]), rows: o, cols: 4096), compactIndices: true).columnChunks, 1)
+        // The chunked order holds every entry once.
+        let (ptr, order) = WeightMatrix.chunkedRows(m, chunks: 3)
+        XCTAssertEqual(ptr.count, o * 3 + 1)
+        XCTAssertEqual(order.sorted(), Array(0..<m.nnz))
+        let node = Node(name: "fc", op: .fullyConnected, inputs: ["x"], output: "y", weights: ["w", "b"], attributes: ["relu": .int(1)])
+        let g = ModelGraph(metadata: ModelMetadata(name: "chunks", inputShape: [f / 4, 2, 2], channelOrder: .tensor),
+                           input: "x", output: "y", nodes: [node],
+                           tensors: [Tensor(name: "w", shape: [o, f], data: .csr(m)),
+                                     Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))])
+        for isa in (0...wk_isa()).reversed() {
+            wk_limit_isa(Int32(isa))
+            defer { wk_reset_isa() }
+            for batch in [1, 9] {
+                try assertMatchesReferenceOnAnyThreads(g, batch: batch, seed: 12, tolerance: 1e-5, threads: [2, 3, 5],
+                                                       "\(o) x \(f) batch \(batch) isa \(isa)")
             }
         }
     }

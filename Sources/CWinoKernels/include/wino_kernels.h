@@ -146,9 +146,10 @@ void wk_im2col(const float *x, int C, int H, int W, int R, int S, int sh, int sw
 void wk_csr_dot(int i0, int i1, const int32_t *row_ptr, const int32_t *col, const float *values,
                 const float *x, float *y);
 
-/// `wk_csr_dot` with 16-bit column indices (matrices of at most 65536 columns).
+/// `wk_csr_dot` with 16-bit column indices (matrices of at most 65536 columns); with
+/// `accumulate`, y[i - i0] += the row's sum (added once, after the row is summed).
 void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, const float *values,
-                  const float *x, float *y);
+                  const float *x, float *y, int accumulate);
 
 /// Rows of a fully connected layer for up to 8 images at once: for i0 <= i < i1 and n < nb,
 /// y[n * ldy + i] = sum over row i of values[e] * xt[c_e * 8 + n], where xt holds the images
@@ -156,9 +157,10 @@ void wk_csr_dot16(int i0, int i1, const int32_t *row_ptr, const uint16_t *col, c
 /// Rows are CSR (row_ptr with 16-bit `col16` or 32-bit `col32` indices, the other NULL) or,
 /// with row_ptr NULL, dense rows of F values (row i at values + i * F). Each row sums its
 /// entries in four interleaved partial sums (entry index mod 4) added as (0 + 1) + (2 + 3):
-/// a fixed order, independent of the thread split and of nb.
+/// a fixed order, independent of the thread split and of nb. With `accumulate`, each sum is
+/// added to y instead of stored (once, after the row is summed).
 void wk_fc_rows8(int i0, int i1, const int32_t *row_ptr, const uint16_t *col16, const int32_t *col32,
-                 const float *values, int F, const float *xt, int nb, float *y, long ldy);
+                 const float *values, int F, const float *xt, int nb, float *y, long ldy, int accumulate);
 
 /// LRN across channels for n pixels: x holds C planes `stride` floats apart (the n pixels at
 /// the start of each). For the output channels c0 <= c < c1, y[(c - c0) * ystride + q] =
