@@ -248,6 +248,8 @@ final class OperatorTests: XCTestCase {
                            input: "x", output: "y", nodes: [node],
                            tensors: [Tensor(name: "w", shape: [o, f], data: .csr(m)),
                                      Tensor(name: "b", shape: [o], data: .dense(rng.floats(o)))])
+        let explained = try Model(graph: g).layerDescriptions.joined()
+        XCTAssertTrue(explained.contains("3 column chunks of up to 3072"), explained)
         for isa in (0...wk_isa()).reversed() {
             wk_limit_isa(Int32(isa))
             defer { wk_reset_isa() }

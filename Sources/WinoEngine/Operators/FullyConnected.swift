@@ -20,7 +20,11 @@ final class FullyConnectedLayer: Layer {
         self.relu = relu
     }
 
-    var explanation: String { "fully connected \(weight.cols) -> \(weight.rows), weights \(weight.storageDescription)" }
+    var explanation: String {
+        let chunks = weight.columnChunks
+        let split = chunks > 1 ? ", blocks of 64 rows in \(chunks) column chunks of up to \((weight.cols + chunks - 1) / chunks) (one input chunk in the L1)" : ""
+        return "fully connected \(weight.cols) -> \(weight.rows), weights \(weight.storageDescription)\(split)"
+    }
 
     /// Batches of at least this many images run 8 images per pass over the weights.
     static let batchedFrom = 2
