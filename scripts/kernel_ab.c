@@ -4,7 +4,8 @@
 //
 // Build: make kernel-ab (writes .build/kernel_ab). Usage:
 //   kernel_ab LAYER BATCH THREADS REPS CONFIG_A CONFIG_B [dense]
-// LAYER: alexnet.conv2 .. alexnet.conv5, vgg16.conv1_2 .. vgg16.conv5_1 (as in wino-bench).
+// LAYER: alexnet.conv2 .. alexnet.conv5, vgg16.conv1_2 .. vgg16.conv5_1 (as in wino-bench), and
+// alexnet.conv1s2d (AlexNet conv1 as the planner runs it: 48 space-to-depth channels, 3x3).
 // CONFIG: comma-separated settings, any of
 //   v=KiB    V limit for choosing TB (default 1280: the engine's 2.5 x L2 here)
 //   m=KiB    M limit for the product chunk KC (default 1024, as WinogradConvLayer.mLimit)
@@ -33,6 +34,8 @@
 //   stack=R  at most R tile rows per block (default 8, as the engine; 1: one tile row, before
 //            stop 18), each in tilesW rounded up to 8 lanes (wk_wino_geom.rowLanes), 64 lanes at most;
 //            sparse weights only, as the engine; rows of 7 tiles stack too (else raster blocks)
+//   dstack=1 stack tile rows with dense weights too (the engine does not: measured 1.02-1.10x
+//            slower on alexnet.conv1s2d, 1.12-1.20x on VGG16 conv2_1 and conv3_1)
 //   scan=1   each call starts with the engine's non-finite input check (Model.run), split
 //            over the threads
 // READ=1 in the environment: each call is followed by a one-thread read of the output (one
@@ -69,6 +72,7 @@ static const struct { const char *name; int C, K, H, G, variant; } layers[] = {
     {"vgg16.conv1_2", 64, 64, 224, 1, 2}, {"vgg16.conv2_1", 64, 128, 112, 1, 2},
     {"vgg16.conv3_1", 128, 256, 56, 1, 2}, {"vgg16.conv4_1", 256, 512, 28, 1, 2},
     {"vgg16.conv5_1", 512, 512, 14, 1, 2},
+    {"alexnet.conv1s2d", 48, 96, 56, 1, 2},   /* conv1 as the planner runs it: space-to-depth, 3x3 (padded: 56 out, not 54) */
 };
 
 static int C, K, H, N, G, variant, pad, Cg, Kg, a2, tilesW, T, nth, dense;
@@ -235,7 +239,7 @@ static void build(config *c, const char *spec) {
     // tilesW rounded up to 8 lanes each, in blocks of up to 64 lanes.
     c->rows = 1; c->lanes = 0;
     const int stack = setting(spec, "stack=", 8);
-    if ((c->rowBlocks || narrow) && tilesW <= 32 && !dense) {
+    if ((c->rowBlocks || narrow) && tilesW <= 32 && (!dense || setting(spec, "dstack=", 0))) {
         const int lanes = (tilesW + 7) / 8 * 8;
         int rows = stack < 64 / lanes ? stack : 64 / lanes;
         if (rows > T / tilesW) rows = T / tilesW;
