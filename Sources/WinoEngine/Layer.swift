@@ -87,7 +87,7 @@ final class WeightMatrix: @unchecked Sendable {
     /// Columns per chunk, at most, of the compact layout: 16 KiB of one image's input, which
     /// the rows' scattered reads then find in the L1 (32 KiB here) beside the streamed weights.
     /// Measured on FC6's shape (4096 x 9216, 10%, so 3 chunks of 3072), paired against plain
-    /// CSR: 0.75-0.83 of the time at batch 1 and 0.86-0.88 at batch 8 (1 and 2 threads).
+    /// CSR: 0.75-0.80 of the time at batch 1 and 0.85-0.88 at batch 8 (1 and 2 threads).
     /// Rows of 4096 columns (FC7, whose input fits the L1 already) in 2 chunks: 1.01-1.05.
     static let columnChunk = 4096
     /// Rows per block of the chunked layout: `FullyConnectedLayer`'s work items.
