@@ -15,6 +15,7 @@ import Glibc
 /// A fixed set of worker threads that execute `parallelFor` loops.
 /// One loop runs at a time; a caller finding the pool busy runs its loop alone
 /// on its own thread (same results, no waiting, no deadlock).
+/// Dropping the last reference to the pool stops and joins its workers.
 public final class ThreadPool: @unchecked Sendable {
     /// Total threads taking part in a loop (workers plus the calling thread): as many as asked
     /// for, or fewer where the system would not start more (results are the same for any count).
@@ -22,34 +23,89 @@ public final class ThreadPool: @unchecked Sendable {
     /// How long an idle worker spins before it sleeps.
     public static let spinMicroseconds = 300
 
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
+    /// What the pool and its workers share. The workers hold this, never the pool itself:
+    /// a worker holding the pool would keep it alive for ever, so that a dropped pool (a
+    /// model unloaded by a service) would never stop its threads.
+    private final class Shared: @unchecked Sendable {
+        var mutex = pthread_mutex_t()
+        var wake = pthread_cond_t()
+        // Shared counters, accessed only through the C atomics.
+        let generation = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        let pending = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        let stop = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        var sleepers = 0          // guarded by mutex
+        var job: ((Int) -> Void)?
+
+        init() {
+            pthread_mutex_init(&mutex, nil)
+            pthread_cond_init(&wake, nil)
+            generation.initialize(to: 0)
+            pending.initialize(to: 0)
+            stop.initialize(to: 0)
+        }
+
+        deinit {
+            pthread_mutex_destroy(&mutex)
+            pthread_cond_destroy(&wake)
+            generation.deallocate()
+            pending.deallocate()
+            stop.deallocate()
+        }
+
+        /// Publishes a new generation (a loop, or shutdown) and wakes sleeping workers.
+        func publish() {
+            wk_atomic_add(generation, 1)
+            pthread_mutex_lock(&mutex)
+            if sleepers > 0 { pthread_cond_broadcast(&wake) }
+            pthread_mutex_unlock(&mutex)
+        }
+
+        func workerLoop(_ index: Int, cpu: Int) {
+            if cpu >= 0 { _ = wk_pin_thread(Int32(cpu)) }
+            var seen: Int64 = 0
+            while true {
+                // Spin, then sleep, until a new loop (or shutdown) is published.
+                let deadline = monotonicNanoseconds() + UInt64(ThreadPool.spinMicroseconds) * 1000
+                var spins = 0
+                while wk_atomic_load(generation) == seen {
+                    wk_cpu_relax()
+                    spins += 1
+                    if spins & 255 == 0 && monotonicNanoseconds() > deadline {
+                        pthread_mutex_lock(&mutex)
+                        sleepers += 1
+                        while wk_atomic_load(generation) == seen { pthread_cond_wait(&wake, &mutex) }
+                        sleepers -= 1
+                        pthread_mutex_unlock(&mutex)
+                    }
+                }
+                seen = wk_atomic_load(generation)
+                if wk_atomic_load(stop) != 0 { return }
+                do {
+                    // Released before `pending` drops: the caller's closure must not outlive runOnAll.
+                    let body = job!
+                    body(index)
+                }
+                wk_atomic_add(pending, -1)
+            }
+        }
+    }
+
+    private let shared = Shared()
     private var busy = pthread_mutex_t()
-    // Shared counters, accessed only through the C atomics.
-    private let generation = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
-    private let pending = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
-    private let stop = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
-    private var sleepers = 0          // guarded by mutex
-    private var job: ((Int) -> Void)?
     private var workers: [pthread_t] = []
 
     /// Creates a pool in which `threads` threads (including the caller) run each loop.
     public init(threads: Int) {
         threadCount = max(1, threads)
-        pthread_mutex_init(&mutex, nil)
         pthread_mutex_init(&busy, nil)
-        pthread_cond_init(&wake, nil)
-        generation.initialize(to: 0)
-        pending.initialize(to: 0)
-        stop.initialize(to: 0)
         let cpus = Int(wk_cpu_count())
         let pin = threadCount <= cpus   // pinned to their own cores only where there are enough
         for worker in 1..<threadCount {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: worker, cpu: pin ? worker % max(1, cpus) : -1))
+            let box = Unmanaged.passRetained(WorkerStart(shared: shared, index: worker, cpu: pin ? worker % max(1, cpus) : -1))
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.workerLoop(start.index, cpu: start.cpu)
+                start.shared.workerLoop(start.index, cpu: start.cpu)
                 return nil
             }, box.toOpaque())
             if rc != 0 {
@@ -64,53 +120,20 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        wk_atomic_store(stop, 1)
-        pthread_mutex_lock(&mutex)
-        wk_atomic_add(generation, 1)
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        wk_atomic_store(shared.stop, 1)
+        // (Under the mutex, so that a worker about to sleep sees the new generation.)
+        pthread_mutex_lock(&shared.mutex)
+        wk_atomic_add(shared.generation, 1)
+        pthread_cond_broadcast(&shared.wake)
+        pthread_mutex_unlock(&shared.mutex)
         for t in workers { pthread_join(t, nil) }
-        pthread_mutex_destroy(&mutex)
         pthread_mutex_destroy(&busy)
-        pthread_cond_destroy(&wake)
-        generation.deallocate()
-        pending.deallocate()
-        stop.deallocate()
     }
 
     private final class WorkerStart {
-        let pool: ThreadPool
+        let shared: Shared
         let index: Int, cpu: Int   // cpu -1: not pinned
-        init(pool: ThreadPool, index: Int, cpu: Int) { self.pool = pool; self.index = index; self.cpu = cpu }
-    }
-
-    private func workerLoop(_ index: Int, cpu: Int) {
-        if cpu >= 0 { _ = wk_pin_thread(Int32(cpu)) }
-        var seen: Int64 = 0
-        while true {
-            // Spin, then sleep, until a new loop (or shutdown) is published.
-            let deadline = monotonicNanoseconds() + UInt64(ThreadPool.spinMicroseconds) * 1000
-            var spins = 0
-            while wk_atomic_load(generation) == seen {
-                wk_cpu_relax()
-                spins += 1
-                if spins & 255 == 0 && monotonicNanoseconds() > deadline {
-                    pthread_mutex_lock(&mutex)
-                    sleepers += 1
-                    while wk_atomic_load(generation) == seen { pthread_cond_wait(&wake, &mutex) }
-                    sleepers -= 1
-                    pthread_mutex_unlock(&mutex)
-                }
-            }
-            seen = wk_atomic_load(generation)
-            if wk_atomic_load(stop) != 0 { return }
-            do {
-                // Released before `pending` drops: the caller's closure must not outlive runOnAll.
-                let body = job!
-                body(index)
-            }
-            wk_atomic_add(pending, -1)
-        }
+        init(shared: Shared, index: Int, cpu: Int) { self.shared = shared; self.index = index; self.cpu = cpu }
     }
 
     /// Runs `body(thread)` once on each of `threadCount` threads (thread 0 is the caller)
@@ -123,21 +146,19 @@ public final class ThreadPool: @unchecked Sendable {
         }
         // The workers finish before this returns, so the closure never really escapes.
         // (The conversion still costs Swift a small heap allocation per loop.)
+        let shared = self.shared
         withoutActuallyEscaping(body) { job in
-            self.job = job
-            wk_atomic_store(pending, Int64(threadCount - 1))
-            wk_atomic_add(generation, 1)
-            pthread_mutex_lock(&mutex)
-            if sleepers > 0 { pthread_cond_broadcast(&wake) }
-            pthread_mutex_unlock(&mutex)
+            shared.job = job
+            wk_atomic_store(shared.pending, Int64(threadCount - 1))
+            shared.publish()
             job(0)
             var spins = 0
-            while wk_atomic_load(pending) != 0 {
+            while wk_atomic_load(shared.pending) != 0 {
                 wk_cpu_relax()
                 spins += 1
                 if spins & 4095 == 0 { sched_yield() }
             }
-            self.job = nil
+            shared.job = nil
         }
         pthread_mutex_unlock(&busy)
     }

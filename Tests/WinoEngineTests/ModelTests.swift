@@ -77,6 +77,23 @@ final class ModelTests: XCTestCase {
         XCTAssertTrue(model.layerDescriptions[1].contains("fused with the following max pool"), model.layerDescriptions[1])
     }
 
+    /// A service that loads and unloads models keeps no threads of the unloaded ones: 10
+    /// models of 3 threads, each run once and dropped, leave the thread count as it was.
+    func testUnloadedModelsStopTheirThreads() throws {
+        guard let before = processThreadCount() else { throw XCTSkip("/proc/self/task cannot be read here") }
+        let g = smallNetwork(seed: 23)
+        var rng = SeededRNG(seed: 5)
+        let input = rng.floats(3 * 27 * 25)
+        var first: [Float]?
+        for round in 0..<10 {
+            let model = try Model(graph: g, options: .init(threads: 3))
+            let out = try model.predict(input)
+            if let f = first { XCTAssertEqual(out, f) } else { first = out }
+            XCTAssertEqual(processThreadCount(settlingAt: before + 2), before + 2, "round \(round): the model's 2 workers run")
+        }
+        XCTAssertEqual(processThreadCount(settlingAt: before), before, "every unloaded model joined its workers")
+    }
+
     func testBitIdenticalForAnyThreadCount() throws {
         let g = smallNetwork(seed: 12)
         var rng = SeededRNG(seed: 2)

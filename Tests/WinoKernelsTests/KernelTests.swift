@@ -143,6 +143,25 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertTrue((0..<1000).allSatisfy { buf[$0] == 1 })
     }
 
+    /// Dropping a pool stops and joins its workers (a service that loads and unloads models
+    /// must not gather threads): 20 pools of 4 threads, each used once and dropped, leave the
+    /// process with as many threads as before. (Until stop 19 each worker held its pool, so a
+    /// pool was never freed: the engine's fuzzer ran out of memory after 12,743 models.)
+    func testDroppedPoolsStopTheirThreads() throws {
+        guard let before = processThreadCount() else { throw XCTSkip("/proc/self/task cannot be read here") }
+        for round in 0..<20 {
+            let pool = ThreadPool(threads: 4)
+            XCTAssertEqual(pool.threadCount, 4)
+            let buf = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+            buf.initialize(repeating: 0, count: 64)
+            pool.parallelFor(64) { i, _ in buf[i] = i + round }
+            XCTAssertEqual((0..<64).map { buf[$0] }, (0..<64).map { $0 + round })
+            buf.deallocate()
+            XCTAssertEqual(processThreadCount(settlingAt: before + 3), before + 3, "round \(round): the pool's 3 workers run")
+        }
+        XCTAssertEqual(processThreadCount(settlingAt: before), before, "every dropped pool joined its workers")
+    }
+
     func testEveryIndexRunsExactlyOnceForAnyThreadAndItemCount() {
         for threads in [1, 2, 3, 8] {
             let pool = ThreadPool(threads: threads)
