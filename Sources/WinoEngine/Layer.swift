@@ -130,7 +130,7 @@ final class WeightMatrix: @unchecked Sendable {
     /// chunk order: the same for any thread split. Returns the stored rows' pointers and, for
     /// each stored entry, its index in `m`.
     static func chunkedRows(_ m: CSRMatrix, chunks: Int) -> (rowPtr: [Int32], order: [Int]) {
-        let width = (m.cols + chunks - 1) / max(1, chunks)
+        let width = chunkWidth(cols: m.cols, chunks: chunks)
         var ptr: [Int32] = [0]
         ptr.reserveCapacity(m.rows * chunks + 1)
         var order: [Int] = []
@@ -149,6 +149,12 @@ final class WeightMatrix: @unchecked Sendable {
         }
         return (ptr, order)
     }
+
+    /// Columns per chunk when `cols` columns are split into `chunks` chunks.
+    static func chunkWidth(cols: Int, chunks: Int) -> Int { (cols + chunks - 1) / max(1, chunks) }
+
+    /// Columns per chunk of this matrix's compact layout (`cols` when it has one chunk).
+    var columnChunkWidth: Int { WeightMatrix.chunkWidth(cols: cols, chunks: columnChunks) }
 
     /// Calls `body(stored, real, partial)` for each stored-row range of the compact layout
     /// that holds rows `r`, in the order that their sums must be added: `stored` is a range

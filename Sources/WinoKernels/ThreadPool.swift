@@ -52,7 +52,17 @@ public final class ThreadPool: @unchecked Sendable {
             stop.deallocate()
         }
 
-        /// Publishes a new generation (a loop, or shutdown) and wakes sleeping workers.
+        /// Tells the workers to return: a new generation with `stop` set, published under the
+        /// mutex (so that a worker about to sleep sees it) to every sleeper.
+        func shutdown() {
+            wk_atomic_store(stop, 1)
+            pthread_mutex_lock(&mutex)
+            wk_atomic_add(generation, 1)
+            pthread_cond_broadcast(&wake)
+            pthread_mutex_unlock(&mutex)
+        }
+
+        /// Publishes a new loop and wakes sleeping workers.
         func publish() {
             wk_atomic_add(generation, 1)
             pthread_mutex_lock(&mutex)
@@ -120,12 +130,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        wk_atomic_store(shared.stop, 1)
-        // (Under the mutex, so that a worker about to sleep sees the new generation.)
-        pthread_mutex_lock(&shared.mutex)
-        wk_atomic_add(shared.generation, 1)
-        pthread_cond_broadcast(&shared.wake)
-        pthread_mutex_unlock(&shared.mutex)
+        shared.shutdown()
         for t in workers { pthread_join(t, nil) }
         pthread_mutex_destroy(&busy)
     }

@@ -22,7 +22,7 @@ final class FullyConnectedLayer: Layer {
 
     var explanation: String {
         let chunks = weight.columnChunks
-        let split = chunks > 1 ? ", blocks of 64 rows in \(chunks) column chunks of up to \((weight.cols + chunks - 1) / chunks) (one input chunk in the L1)" : ""
+        let split = chunks > 1 ? ", blocks of \(WeightMatrix.blockRows) rows in \(chunks) column chunks of up to \(weight.columnChunkWidth) (one input chunk in the L1)" : ""
         return "fully connected \(weight.cols) -> \(weight.rows), weights \(weight.storageDescription)\(split)"
     }
 
