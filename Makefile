@@ -47,13 +47,18 @@ test-release:
 fuzz: deps
 	bash Tests/Fuzz/run.sh $(FUZZ_SECONDS)
 
-# Benchmarks: writes Docs/BENCHMARKS.md and Docs/bench.svg (onnxruntime from pip as baseline).
+# Benchmarks: writes Docs/BENCHMARKS.md and Docs/bench.svg (onnxruntime and DeepSparse from pip as baselines).
+DS_PYTHON = .cache/venv-deepsparse/bin/python
 bench: deps
 	$(SWIFT) build $(RELEASE) --product wino-bench
 	$(SWIFT) build $(RELEASE) --product wino-convert
 	python3 -m pip install -q numpy onnx onnxruntime
+	# DeepSparse (the sparse peer) pins older onnx and numpy: a virtual environment of its own.
+	# Where it cannot be installed, the report says DeepSparse was not measured.
+	test -x $(DS_PYTHON) || python3 -m venv .cache/venv-deepsparse || true
+	$(DS_PYTHON) -m pip install -q deepsparse==1.8.0 onnxruntime || echo "DeepSparse unavailable: the report leaves it out"
 	$(SWIFT) build -c release --scratch-path .build-plain --product wino-bench
-	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release
+	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release --deepsparse $(DS_PYTHON)
 
 # Paired A/B timing of Winograd layer configurations in one process (scripts/kernel_ab.c).
 # clang, as SwiftPM uses for the C target (gcc 12 builds these kernels 2.5-4x slower here).

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Runs wino-bench and writes Docs/BENCHMARKS.md and Docs/bench.svg (`make bench`).
 
-usage: bench_report.py BIN_DIR [--quick] [--report-only]
+usage: bench_report.py BIN_DIR [--quick] [--report-only] [--plain DIR] [--deepsparse PYTHON]
 --report-only rewrites the report from the last run's results in .cache/bench/.
 BIN_DIR holds wino-bench and wino-convert (a release build). Needs python3 with numpy,
-onnx and onnxruntime (the Makefile installs them).
+onnx and onnxruntime (the Makefile installs them). --deepsparse: an interpreter with
+deepsparse 1.8 (and onnxruntime) installed, for the DeepSparse baselines (the Makefile makes
+one in .cache/venv-deepsparse; without it, or where it cannot import deepsparse, the report
+says DeepSparse was not measured).
 """
 import json
 import math
@@ -53,7 +56,11 @@ def svg_plot(rows, path, threads, batches):
                                              for r in sel if r["density"] == d and r.get("dense_winograd_ms")]) for d in dens],
             "onnxruntime (dense)": [geomean([r["effective_gflops"] * (r["median_ms"] / r["onnxruntime_ms"])
                                              for r in sel if r["density"] == d and r.get("onnxruntime_ms")]) for d in dens],
+            # (its time does not depend on our density: a flat line)
+            "DeepSparse, 90% pruned": [geomean([r["effective_gflops"] * (r["median_ms"] / r["deepsparse_ms"])
+                                                for r in sel if r["density"] == d and r.get("deepsparse_ms")]) for d in dens],
         }
+        series = {k: v for k, v in series.items() if any(v)}
         ymax = max(max(v) for v in series.values()) * 1.15 or 1
         x0 = pi * (W + 20)
         def px(i):
@@ -74,7 +81,7 @@ def svg_plot(rows, path, threads, batches):
             g.append(f'<text x="{x0 + pad - 4}" y="{py(v) + 4}" text-anchor="end" font-size="10">{v:g}</text>')
             g.append(f'<line x1="{x0 + pad}" y1="{py(v)}" x2="{x0 + W - 10}" y2="{py(v)}" stroke="#ddd"/>')
             v += tick
-        colors = ["#d62728", "#1f77b4", "#2ca02c"]
+        colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
         for (name, ys), col in zip(series.items(), colors):
             pts = " ".join(f"{px(i):.1f},{py(y):.1f}" for i, y in enumerate(ys) if y > 0)
             g.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
@@ -99,6 +106,34 @@ def fmt(x, d=2):
     return "-" if x is None else f"{x:.{d}f}"
 
 
+def deepsparse_python():
+    """The --deepsparse interpreter, if it can import deepsparse (else None, with a message)."""
+    if "--deepsparse" not in sys.argv:
+        return None
+    py = sys.argv[sys.argv.index("--deepsparse") + 1]
+    try:
+        subprocess.run([py, "-c", "import deepsparse, onnxruntime"], check=True, capture_output=True, timeout=120)
+        return py
+    except Exception as e:  # report, run without it
+        print(f"DeepSparse baseline unavailable ({py}: {e})", file=sys.stderr)
+        return None
+
+
+def deepsparse_version(py):
+    try:
+        return run([py, "-c", "import deepsparse; print(deepsparse.__version__)"]).strip()
+    except Exception:
+        return None
+
+
+def ds_best_ratio(r):
+    """How many times faster than DeepSparse's best on the layer (its 90%-pruned or its dense run,
+    whichever was faster: the lower of the two ratios); None where not measured."""
+    xs = [r.get("deepsparse_ratio"), r.get("deepsparse_dense_ratio")]
+    xs = [x for x in xs if x]
+    return min(xs) if xs else None
+
+
 def main():
     bindir = sys.argv[1]
     quick = "--quick" in sys.argv
@@ -107,6 +142,8 @@ def main():
     threads = "1,2" if os.cpu_count() <= 2 else f"1,2,{os.cpu_count()}"
     args = [bench, "layers", "--format", "json", "--threads", threads, "--batches", "1,8",
             "--densities", "1.0,0.3,0.1,0.05", "--reps", "5" if quick else "10"]
+    ds_py = None if "--report-only" in sys.argv else deepsparse_python()
+    ds_args = ["--deepsparse-python", ds_py] if ds_py else []
     plain_text = "(not run: pass --plain DIR with a `swift build -c release` (no flags) build)"
     if "--plain" in sys.argv:
         plain = os.path.join(sys.argv[sys.argv.index("--plain") + 1], "wino-bench")
@@ -140,13 +177,16 @@ def main():
         rows, layer_seconds = saved["rows"], saved["seconds"]
         with open(os.path.join(CACHE, "model.txt")) as f:
             model_text = f.read()
-        return report(rows, layer_seconds, model_text, args, threads, plain_text)
+        return report(rows, layer_seconds, model_text, args + saved.get("deepsparse_args", []), threads, plain_text,
+                      saved.get("deepsparse"))
 
     started = time.time()
-    rows = json.loads(run(args))
+    rows = json.loads(run(args + ds_args))
     layer_seconds = time.time() - started
+    ds_version = deepsparse_version(ds_py) if ds_py else None
     with open(os.path.join(CACHE, "layers.json"), "w") as f:
-        json.dump({"rows": rows, "seconds": layer_seconds}, f, indent=1)
+        json.dump({"rows": rows, "seconds": layer_seconds, "deepsparse": ds_version,
+                   "deepsparse_args": ["--deepsparse-python", "PYTHON"] if ds_py else []}, f, indent=1)
 
     # Whole AlexNet-topology model at 90% sparsity in conv2-5 and the FC layers.
     model_text = "(not run)"
@@ -159,7 +199,7 @@ def main():
         parts = []
         for t in threads.split(",")[1:2] or ["1"]:
             for b in ["1", "8"]:
-                parts.append(run([bench, "model", swz, "--onnx", fixture, "--threads", t, "--batch", b, "--reps", "10"]))
+                parts.append(run([bench, "model", swz, "--onnx", fixture, "--threads", t, "--batch", b, "--reps", "10"] + ds_args))
         model_text = "\n".join(parts)
     except Exception as e:  # report, do not hide
         model_text = f"model benchmark failed: {e}"
@@ -176,7 +216,8 @@ def main():
     ceiling = json.loads(run([bench, "ceiling", "--format", "json"]))
     with open(os.path.join(CACHE, "ceiling.json"), "w") as f:
         json.dump(ceiling, f, indent=1)
-    report(rows, layer_seconds, model_text, args, threads, plain_text)
+    report(rows, layer_seconds, model_text, args + (["--deepsparse-python", "PYTHON"] if ds_py else []), threads,
+           plain_text, ds_version)
 
 
 def cached_rows(name):
@@ -223,17 +264,18 @@ def ceiling_text():
     return "\n".join(lines)
 
 
-def report(rows, layer_seconds, model_text, args, threads, plain_text):
+def report(rows, layer_seconds, model_text, args, threads, plain_text, ds_version=None):
     svg_plot(rows, os.path.join(ROOT, "Docs", "bench.svg"), 2, [1, 8])
 
     def table(sel):
-        out = ["| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs onnxruntime | onnxruntime median / ours |",
-               "|---|---|---|---|---|---|---|---|---|"]
+        out = ["| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs onnxruntime | onnxruntime median / ours | vs DeepSparse 90% pruned | vs DeepSparse dense |",
+               "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sel:
             out.append(f"| {r['layer']} | {r['batch']} | {r['threads']} | {r['density']:g} | {r['median_ms']:.3f} "
                        f"({r['min_ms']:.3f}-{r['max_ms']:.3f}) | {r['effective_gflops']:.0f} | "
                        f"{fmt(r.get('dense_winograd_ratio'))}x | {fmt(r.get('onnxruntime_ratio'))}x | "
-                       f"{fmt(r.get('onnxruntime_ratio_of_medians'))}x |")
+                       f"{fmt(r.get('onnxruntime_ratio_of_medians'))}x | {fmt(r.get('deepsparse_ratio'))}x | "
+                       f"{fmt(r.get('deepsparse_dense_ratio'))}x |")
         return "\n".join(out)
 
     headline = [r for r in rows if r["density"] == 0.1 and r["threads"] == 2]
@@ -254,6 +296,17 @@ def report(rows, layer_seconds, model_text, args, threads, plain_text):
                    f"(target ~3,000-3,800 was set for an AVX-512 machine with twice this FMA width). Our dense Winograd "
                    f"path at density 1.0 is {min(r['onnxruntime_ratio'] for r in dense_rows):.2f}x to "
                    f"{max(r['onnxruntime_ratio'] for r in dense_rows):.2f}x onnxruntime.")
+    ds_targets = [r for r in targets if ds_best_ratio(r)]
+    if ds_targets:
+        ds = sorted(ds_best_ratio(r) for r in ds_targets)
+        ds_missed = [f"{r['layer']} batch {r['batch']} ({ds_best_ratio(r):.2f}x)" for r in ds_targets if ds_best_ratio(r) < 2]
+        summary += (f" Against DeepSparse {ds_version or ''} on this machine (its best on each layer: the faster of its "
+                    f"90%-pruned and dense runs), the sparse path at density 0.1 with 2 threads is {ds[0]:.2f}x to "
+                    f"{ds[-1]:.2f}x (median {ds[len(ds) // 2]:.2f}x); the >= 2x target is met on "
+                    f"{sum(1 for x in ds if x >= 2)} of the {len(ds_targets)} target rows"
+                    f"{' (below 2x: ' + ', '.join(ds_missed) + ')' if ds_missed else ''}.")
+    else:
+        summary += " DeepSparse was not measured in this run (no `--deepsparse` interpreter)."
     with open(os.path.join(ROOT, "Docs", "BENCHMARKS.md"), "w") as f:
         f.write(f"""# Benchmarks
 
@@ -265,6 +318,7 @@ Generated by `make bench` ({time.strftime('%Y-%m-%d')}; the layer runs took {lay
 - **Baselines measured in the same run:** our own dense Winograd path (the same blocks and
   transforms, dense weights through a register-blocked dense product) and onnxruntime {run([sys.executable, '-c', 'import onnxruntime; print(onnxruntime.__version__)']).strip()}
   (pip) on a one-Conv(+ReLU) ONNX model of the same shape with the same thread count.
+  {f"DeepSparse {ds_version} (pip, Neural Magic's sparse CPU engine, the issue's sparse peer, in a virtual environment of its own) on the same model twice: with 90% of the spatial weights pruned by magnitude (its sparse kernels: the issue's peer setting) and dense; each run's first output is checked against onnxruntime's (relative L2 <= 1e-4). DeepSparse runs unstructured spatial sparsity, we run Winograd-domain sparsity at density 0.1: each engine keeps 10% of its weights, in its own domain." if ds_version else "DeepSparse: not measured in this run."}
 - **Weights:** random He-scaled spatial filters, transformed to the Winograd domain in Double and
   magnitude-pruned there to the given density (F(4x4,3x3) for 3x3 layers, F(4x4,5x5) for AlexNet conv2).
 - **Timed in alternating rounds:** for each layer, batch and thread count, our runs, our dense
@@ -287,7 +341,9 @@ Generated by `make bench` ({time.strftime('%Y-%m-%d')}; the layer runs took {lay
 
 ## Whole model: AlexNet topology, 90% sparse conv2-5 and FC layers, batch 1 and 8
 
-The >= 4x target is at batch 1. For batch 8, onnxruntime gets the same ONNX file with its batch
+The >= 4x target is at batch 1. DeepSparse (where measured) gets the same ONNX file twice: with
+the weights of conv2-5 and the FC layers magnitude-pruned to 90% zeros in the spatial domain, as
+ours are in the Winograd domain, and dense. For batch 8, onnxruntime gets the same ONNX file with its batch
 dimension freed (`scripts/ort_bench.py`: the input, the output and the Reshape before the fully
 connected layers were fixed at one image).
 

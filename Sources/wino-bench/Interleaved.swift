@@ -71,21 +71,35 @@ func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 9, chunkM
                              roundMedians: roundMedians)
 }
 
-/// onnxruntime as a baseline server (scripts/ort_bench.py): one process for the whole run,
-/// sessions built once per shape, timed in rounds on request, stopped in between.
-final class OrtServer {
+/// A baseline engine as a server (scripts/ort_bench.py): onnxruntime, or DeepSparse with
+/// `--engine deepsparse`. One process for the whole run, sessions built once per shape, timed
+/// in rounds on request, stopped in between.
+final class BaselineServer {
+    /// The engine's name in messages ("onnxruntime", "DeepSparse").
+    let name: String
     private let process = Process()
     private let toServer: FileHandle
     private let fromServer: FileHandle
     private var buffer = Data()
 
-    /// Starts the server; nil (with a message on stderr) when python3 or onnxruntime is missing.
-    init?() {
+    /// onnxruntime through `python3` on the PATH.
+    static func onnxruntime() -> BaselineServer? { BaselineServer(name: "onnxruntime", python: "python3", arguments: []) }
+
+    /// DeepSparse through `python` (an interpreter with `deepsparse` installed: `make bench`
+    /// makes a virtual environment of its own for it).
+    static func deepsparse(python: String) -> BaselineServer? {
+        BaselineServer(name: "DeepSparse", python: python, arguments: ["--engine", "deepsparse"])
+    }
+
+    /// Starts the server; nil (with a message on stderr) when the interpreter cannot start. A
+    /// missing engine shows at the first request (`load` returns false).
+    private init?(name: String, python: String, arguments: [String]) {
+        self.name = name
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/ort_bench.py").path
         let input = Pipe(), output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
+        process.arguments = [python, script] + arguments
         process.standardInput = input
         process.standardOutput = output
         toServer = input.fileHandleForWriting
@@ -94,7 +108,7 @@ final class OrtServer {
         // not kill this process with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         do { try process.run() } catch {
-            FileHandle.standardError.write(Data("onnxruntime baseline unavailable: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(name) baseline unavailable: \(error)\n".utf8))
             return nil
         }
     }
@@ -107,21 +121,22 @@ final class OrtServer {
     }
 
     /// Sends one request and waits for its reply; nil (message on stderr) on any failure.
-    /// Between requests the server is stopped (SIGSTOP): onnxruntime's idle threads spin and
+    /// Between requests the server is stopped (SIGSTOP): the engines' idle threads spin and
     /// would otherwise take a core from our rounds.
     private func call(_ request: [String: Any]) -> [String: Any]? {
         guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
         kill(process.processIdentifier, SIGCONT)
         defer { kill(process.processIdentifier, SIGSTOP) }
         line.append(0x0A)
+        let hint = name == "DeepSparse" ? "pip install deepsparse==1.8.0 onnxruntime?" : "pip install onnx onnxruntime?"
         do { try toServer.write(contentsOf: line) } catch {
-            FileHandle.standardError.write(Data("onnxruntime baseline failed (pip install onnx onnxruntime?)\n".utf8))
+            FileHandle.standardError.write(Data("\(name) baseline failed (\(hint))\n".utf8))
             return nil
         }
         while !buffer.contains(0x0A) {
             let more = fromServer.availableData
             if more.isEmpty {
-                FileHandle.standardError.write(Data("onnxruntime baseline exited (pip install onnx onnxruntime?)\n".utf8))
+                FileHandle.standardError.write(Data("\(name) baseline exited (\(hint))\n".utf8))
                 return nil
             }
             buffer.append(more)
@@ -131,7 +146,7 @@ final class OrtServer {
         buffer.removeSubrange(buffer.startIndex...end)
         guard let obj = (try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any] else { return nil }
         if let error = obj["error"] as? String {
-            FileHandle.standardError.write(Data("onnxruntime baseline: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(name) baseline: \(error)\n".utf8))
             return nil
         }
         return obj
@@ -144,7 +159,7 @@ final class OrtServer {
     func runner(_ id: String) -> Runner {
         return { [self] n in
             guard let times = self.call(["op": "time", "id": id, "reps": n, "warmup": 1])?["times_ms"] as? [Double] else {
-                throw ValidationError("onnxruntime timing of \(id) failed")
+                throw ValidationError("\(self.name) timing of \(id) failed")
             }
             return times
         }

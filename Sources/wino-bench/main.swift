@@ -1,5 +1,5 @@
 // wino-bench: effective GFLOP/s of the sparse Winograd path against baselines
-// measured in the same run (our dense path, onnxruntime).
+// measured in the same run (our dense path, onnxruntime, DeepSparse).
 import ArgumentParser
 import Foundation
 import WinoEngine
@@ -44,6 +44,13 @@ struct Row: Codable {
     var onnxruntime_ratio: Double?
     /// onnxruntime's overall median / ours (affected by the machine's drift where the ratio above is not).
     var onnxruntime_ratio_of_medians: Double?
+    /// DeepSparse on the layer with 90% of its spatial weights pruned (magnitude), and its ratio.
+    var deepsparse_ms: Double?
+    var deepsparse_ratio: Double?
+    /// DeepSparse on the dense layer, and its ratio (DeepSparse's sparse kernels do not always
+    /// beat its dense ones; the lower of the two ratios is against DeepSparse's best).
+    var deepsparse_dense_ms: Double?
+    var deepsparse_dense_ratio: Double?
 }
 
 /// Prints `rows` as pretty-printed JSON with sorted keys (every subcommand's `--format json`);
@@ -60,17 +67,18 @@ func printRows(_ rows: [Row], format: OutputFormat) throws {
     case .json:
         try printJSON(rows)
     case .csv:
-        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio,onnxruntime_ratio_of_medians")
+        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio,onnxruntime_ratio_of_medians,deepsparse_ms,deepsparse_ratio,deepsparse_dense_ms,deepsparse_dense_ratio")
         for r in rows {
             print([r.layer, "\(r.batch)", "\(r.threads)", "\(r.density)", f(r.median_ms, 4), f(r.min_ms, 4), f(r.max_ms, 4),
                    f(r.effective_gflops, 1), f(r.dense_winograd_ms, 4), f(r.dense_winograd_ratio), f(r.direct_ms, 4),
-                   f(r.direct_ratio), f(r.onnxruntime_ms, 4), f(r.onnxruntime_ratio), f(r.onnxruntime_ratio_of_medians)].joined(separator: ","))
+                   f(r.direct_ratio), f(r.onnxruntime_ms, 4), f(r.onnxruntime_ratio), f(r.onnxruntime_ratio_of_medians),
+                   f(r.deepsparse_ms, 4), f(r.deepsparse_ratio), f(r.deepsparse_dense_ms, 4), f(r.deepsparse_dense_ratio)].joined(separator: ","))
         }
     case .md:
-        print("| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs own direct | vs onnxruntime |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs own direct | vs onnxruntime | vs DeepSparse 90% / dense |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
-            print("| \(r.layer) | \(r.batch) | \(r.threads) | \(r.density) | \(f(r.median_ms, 3)) (\(f(r.min_ms, 3))-\(f(r.max_ms, 3))) | \(f(r.effective_gflops, 0)) | \(f(r.dense_winograd_ratio))x | \(f(r.direct_ratio))x | \(f(r.onnxruntime_ratio))x |")
+            print("| \(r.layer) | \(r.batch) | \(r.threads) | \(r.density) | \(f(r.median_ms, 3)) (\(f(r.min_ms, 3))-\(f(r.max_ms, 3))) | \(f(r.effective_gflops, 0)) | \(f(r.dense_winograd_ratio))x | \(f(r.direct_ratio))x | \(f(r.onnxruntime_ratio))x | \(f(r.deepsparse_ratio))x / \(f(r.deepsparse_dense_ratio))x |")
         }
     }
 }
@@ -94,6 +102,8 @@ struct Layers: ParsableCommand {
     var direct = false
     @Flag(help: "Skip the onnxruntime baseline.")
     var noOnnxruntime = false
+    @Option(help: "Python interpreter with deepsparse installed: adds DeepSparse baselines (the layer with 90% of its spatial weights pruned, and dense).")
+    var deepsparsePython: String?
     @Flag(help: "Skip our dense Winograd baseline.")
     var noDense = false
     @Option(help: "Output format: md, csv or json.")
@@ -107,7 +117,8 @@ struct Layers: ParsableCommand {
         let ths = threads.split(separator: ",").compactMap { Int($0) }
         let bs = batches.split(separator: ",").compactMap { Int($0) }
 
-        let ort = noOnnxruntime ? nil : OrtServer()
+        let ort = noOnnxruntime ? nil : BaselineServer.onnxruntime()
+        let ds = deepsparsePython.flatMap { BaselineServer.deepsparse(python: $0) }
         var rows = [Row]()
         for s in shapes {
             let variant: WinogradVariant = s.r == 5 ? .f4x4_5x5 : (tile == "F2" ? .f2x2_3x3 : .f4x4_3x3)
@@ -137,28 +148,37 @@ struct Layers: ParsableCommand {
                         }
                     }
                     let id = "\(s.name)/\(b)/\(t)"
-                    let ortLoaded = ort?.load(["op": "conv", "id": id, "c": s.c, "k": s.k, "h": s.h, "w": s.w, "r": s.r,
-                                               "pad": s.pad, "groups": s.groups, "batch": b, "threads": t]) ?? false
+                    let conv: [String: Any] = ["op": "conv", "id": id, "c": s.c, "k": s.k, "h": s.h, "w": s.w, "r": s.r,
+                                               "pad": s.pad, "groups": s.groups, "batch": b, "threads": t]
+                    let ortLoaded = ort?.load(conv) ?? false
+                    let dsLoaded = ds?.load(conv.merging(["id": id + "/90", "sparsity": 0.9]) { $1 }) ?? false
+                    let dsDenseLoaded = ds?.load(conv) ?? false
                     let sparse = dens.filter { $0 != 1.0 || noDense }
                     var runners: [Runner?] = [
                         noDense ? nil : try runner(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false)),
                         direct ? try runner(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: true)) : nil,
                         ortLoaded ? ort!.runner(id) : nil,
+                        dsLoaded ? ds!.runner(id + "/90") : nil,
+                        dsDenseLoaded ? ds!.runner(id) : nil,
                     ]
                     for d in sparse { runners.append(try runner(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))) }
                     let result = try interleaved(reps: reps, runners)
                     if ortLoaded { ort!.drop(id) }
+                    if dsLoaded { ds!.drop(id + "/90") }
+                    if dsDenseLoaded { ds!.drop(id) }
                     let stats = result.stats
                     let dense = stats[0], dir = stats[1], o = stats[2]
                     for d in dens {
-                        let ours = d == 1.0 && !noDense ? 0 : 3 + sparse.firstIndex(of: d)!
+                        let ours = d == 1.0 && !noDense ? 0 : 5 + sparse.firstIndex(of: d)!
                         let st = stats[ours]!
                         rows.append(Row(layer: s.name, batch: b, threads: t, density: d, median_ms: st.median, min_ms: st.min,
                                         max_ms: st.max, effective_gflops: s.flopsPerImage * Double(b) / (st.median * 1e6),
                                         dense_winograd_ms: dense?.median, dense_winograd_ratio: result.ratio(0, over: ours),
                                         direct_ms: dir?.median, direct_ratio: result.ratio(1, over: ours),
                                         onnxruntime_ms: o?.median, onnxruntime_ratio: result.ratio(2, over: ours),
-                                        onnxruntime_ratio_of_medians: o.map { $0.median / st.median }))
+                                        onnxruntime_ratio_of_medians: o.map { $0.median / st.median },
+                                        deepsparse_ms: stats[3]?.median, deepsparse_ratio: result.ratio(3, over: ours),
+                                        deepsparse_dense_ms: stats[4]?.median, deepsparse_dense_ratio: result.ratio(4, over: ours)))
                         if format == .md {
                             FileHandle.standardError.write(Data(String(format: "%@ b%d t%d d%.2f: %.3f ms, %.0f GFLOP/s\n",
                                 s.name, b, t, d, st.median, rows.last!.effective_gflops).utf8))
@@ -173,11 +193,15 @@ struct Layers: ParsableCommand {
 
 struct ModelBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "model",
-        abstract: "Whole-model images/s and per-layer times, optionally against onnxruntime on the equivalent ONNX model.")
+        abstract: "Whole-model images/s and per-layer times, optionally against onnxruntime and DeepSparse on the equivalent ONNX model.")
     @Argument(help: "Model file (.swz).")
     var model: String
     @Option(help: "Equivalent ONNX model for the onnxruntime baseline.")
     var onnx: String?
+    @Option(help: "Python interpreter with deepsparse installed: adds DeepSparse on the ONNX model, dense and pruned.")
+    var deepsparsePython: String?
+    @Option(help: "For DeepSparse's pruned run: the fraction of the weights of every Conv but the first and every Gemm/MatMul set to zero (magnitude).")
+    var deepsparseSparsity = 0.9
     @Option(help: "Batch size.")
     var batch = 1
     @Option(help: "Threads.")
@@ -196,10 +220,15 @@ struct ModelBench: ParsableCommand {
                 try out.withUnsafeMutableBufferPointer { op in try timedRuns(n) { try m.predict(xp, batch: batch, into: op) } }
             }
         }
-        // Ours and onnxruntime in alternating rounds (same machine load for both).
-        let ort = onnx == nil ? nil : OrtServer()
-        let ortLoaded = ort?.load(["op": "model", "id": "m", "path": onnx!, "shape": [batch] + m.inputShape, "threads": threads]) ?? false
-        let result = try interleaved(reps: reps, [ours, ortLoaded ? ort!.runner("m") : nil])
+        // Ours and the baselines in alternating rounds (same machine load for all).
+        let ort = onnx == nil ? nil : BaselineServer.onnxruntime()
+        let ds = onnx == nil ? nil : deepsparsePython.flatMap { BaselineServer.deepsparse(python: $0) }
+        let request: [String: Any] = ["op": "model", "id": "m", "path": onnx ?? "", "shape": [batch] + m.inputShape, "threads": threads]
+        let ortLoaded = ort?.load(request) ?? false
+        let dsLoaded = ds?.load(request.merging(["id": "m/pruned", "sparsity": deepsparseSparsity]) { $1 }) ?? false
+        let dsDenseLoaded = ds?.load(request) ?? false
+        let result = try interleaved(reps: reps, [ours, ortLoaded ? ort!.runner("m") : nil, dsLoaded ? ds!.runner("m/pruned") : nil,
+                                                   dsDenseLoaded ? ds!.runner("m") : nil])
         let stats = result.stats
         let st = stats[0]!
         var perLayer = [String: [Double]]()
@@ -216,6 +245,11 @@ struct ModelBench: ParsableCommand {
             print(String(format: "onnxruntime: median %.3f ms (%.3f-%.3f), %.1f images/s; wino is %.2fx faster (timed in alternating rounds: the median of the %d rounds' ratios; the ratio of the medians is %.2fx)",
                          o.median, o.min, o.max, Double(batch) * 1000 / o.median, result.ratio(1, over: 0)!,
                          result.roundMedians[0].count, o.median / st.median))
+        }
+        for (i, label) in [(2, String(format: "DeepSparse, %.0f%% pruned", deepsparseSparsity * 100)), (3, "DeepSparse, dense")] {
+            guard let o = stats[i] else { continue }
+            print(String(format: "%@: median %.3f ms (%.3f-%.3f), %.1f images/s; wino is %.2fx faster (median of the rounds' ratios; ratio of the medians %.2fx)",
+                         label as NSString, o.median, o.min, o.max, Double(batch) * 1000 / o.median, result.ratio(i, over: 0)!, o.median / st.median))
         }
         print("per layer (median ms):")
         for name in order { print(String(format: "  %-20@ %8.3f", name as NSString, Stats(perLayer[name]!).median)) }
