@@ -47,18 +47,20 @@ test-release:
 fuzz: deps
 	bash Tests/Fuzz/run.sh $(FUZZ_SECONDS)
 
-# Benchmarks: writes Docs/BENCHMARKS.md and Docs/bench.svg (onnxruntime and DeepSparse from pip as baselines).
-DS_PYTHON = .cache/venv-deepsparse/bin/python
+# Benchmarks: writes Docs/BENCHMARKS.md and Docs/bench.svg (onnxruntime, DeepSparse and oneDNN from pip as baselines).
+PEERS_PYTHON = .cache/venv-peers/bin/python
 bench: deps
 	$(SWIFT) build $(RELEASE) --product wino-bench
 	$(SWIFT) build $(RELEASE) --product wino-convert
 	python3 -m pip install -q numpy onnx onnxruntime
-	# DeepSparse (the sparse peer) pins older onnx and numpy: a virtual environment of its own.
-	# Where it cannot be installed, the report says DeepSparse was not measured.
-	test -x $(DS_PYTHON) || python3 -m venv .cache/venv-deepsparse || true
-	$(DS_PYTHON) -m pip install -q deepsparse==1.8.0 onnxruntime || echo "DeepSparse unavailable: the report leaves it out"
+	# The peers, DeepSparse (sparse) and oneDNN (dense), in a virtual environment of their own
+	# (DeepSparse pins older onnx and numpy). Where one cannot be installed, the report says so.
+	test -x $(PEERS_PYTHON) || python3 -m venv .cache/venv-peers || true
+	$(PEERS_PYTHON) -m pip install -q deepsparse==1.8.0 onnxruntime || echo "DeepSparse unavailable: the report leaves it out"
+	$(PEERS_PYTHON) -m pip install -q onednn-cpu-gomp==2023.2.0 || echo "oneDNN unavailable: the report leaves it out"
 	$(SWIFT) build -c release --scratch-path .build-plain --product wino-bench
-	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release --deepsparse $(DS_PYTHON)
+	python3 scripts/bench_report.py $$($(SWIFT) build $(RELEASE) --show-bin-path) --plain .build-plain/release \
+	  --deepsparse $(PEERS_PYTHON) --onednn $(PEERS_PYTHON)
 
 # Paired A/B timing of Winograd layer configurations in one process (scripts/kernel_ab.c).
 # clang, as SwiftPM uses for the C target (gcc 12 builds these kernels 2.5-4x slower here).

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Runs wino-bench and writes Docs/BENCHMARKS.md and Docs/bench.svg (`make bench`).
 
-usage: bench_report.py BIN_DIR [--quick] [--report-only] [--plain DIR] [--deepsparse PYTHON]
+usage: bench_report.py BIN_DIR [--quick] [--report-only] [--plain DIR] [--deepsparse PYTHON] [--onednn PYTHON]
 --report-only rewrites the report from the last run's results in .cache/bench/.
 BIN_DIR holds wino-bench and wino-convert (a release build). Needs python3 with numpy,
 onnx and onnxruntime (the Makefile installs them). --deepsparse: an interpreter with
 deepsparse 1.8 (and onnxruntime) installed, for the DeepSparse baselines (the Makefile makes
 one in .cache/venv-deepsparse; without it, or where it cannot import deepsparse, the report
-says DeepSparse was not measured).
+says DeepSparse was not measured). --onednn: an interpreter with pip's onednn-cpu-gomp (and
+onnx, onnxruntime) installed, for the oneDNN baseline (the same virtual environment).
 """
 import json
 import math
@@ -59,6 +60,8 @@ def svg_plot(rows, path, threads, batches):
             # (its time does not depend on our density: a flat line)
             "DeepSparse, 90% pruned": [geomean([r["effective_gflops"] * (r["median_ms"] / r["deepsparse_ms"])
                                                 for r in sel if r["density"] == d and r.get("deepsparse_ms")]) for d in dens],
+            "oneDNN (dense)": [geomean([r["effective_gflops"] * (r["median_ms"] / r["onednn_ms"])
+                                        for r in sel if r["density"] == d and r.get("onednn_ms")]) for d in dens],
         }
         series = {k: v for k, v in series.items() if any(v)}
         ymax = max(max(v) for v in series.values()) * 1.15 or 1
@@ -81,7 +84,7 @@ def svg_plot(rows, path, threads, batches):
             g.append(f'<text x="{x0 + pad - 4}" y="{py(v) + 4}" text-anchor="end" font-size="10">{v:g}</text>')
             g.append(f'<line x1="{x0 + pad}" y1="{py(v)}" x2="{x0 + W - 10}" y2="{py(v)}" stroke="#ddd"/>')
             v += tick
-        colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+        colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"]
         for (name, ys), col in zip(series.items(), colors):
             pts = " ".join(f"{px(i):.1f},{py(y):.1f}" for i, y in enumerate(ys) if y > 0)
             g.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
@@ -106,24 +109,27 @@ def fmt(x, d=2):
     return "-" if x is None else f"{x:.{d}f}"
 
 
-def deepsparse_python():
-    """The --deepsparse interpreter, if it can import deepsparse (else None, with a message)."""
-    if "--deepsparse" not in sys.argv:
-        return None
-    py = sys.argv[sys.argv.index("--deepsparse") + 1]
+PROBES = {
+    "--deepsparse": "import deepsparse, onnxruntime; print(deepsparse.__version__)",
+    # (the library the baseline server loads: sys.prefix/lib, where pip puts the wheel's)
+    "--onednn": "import ctypes, os, sys, onnx, onnxruntime; lib = ctypes.CDLL(os.path.join(sys.prefix, 'lib', "
+                "'libdnnl.so.3')); lib.dnnl_version.restype = ctypes.POINTER(ctypes.c_int * 3); "
+                "print('.'.join(map(str, lib.dnnl_version().contents)))",
+}
+
+
+def peer_python(flag):
+    """(interpreter, engine version) for a peer flag (--deepsparse, --onednn) whose interpreter
+    can load the engine; (None, None) otherwise, with a message."""
+    if flag not in sys.argv:
+        return None, None
+    py = sys.argv[sys.argv.index(flag) + 1]
     try:
-        subprocess.run([py, "-c", "import deepsparse, onnxruntime"], check=True, capture_output=True, timeout=120)
-        return py
+        out = subprocess.run([py, "-c", PROBES[flag]], check=True, capture_output=True, text=True, timeout=120)
+        return py, out.stdout.strip().splitlines()[-1]
     except Exception as e:  # report, run without it
-        print(f"DeepSparse baseline unavailable ({py}: {e})", file=sys.stderr)
-        return None
-
-
-def deepsparse_version(py):
-    try:
-        return run([py, "-c", "import deepsparse; print(deepsparse.__version__)"]).strip()
-    except Exception:
-        return None
+        print(f"{flag[2:]} baseline unavailable ({py}: {e})", file=sys.stderr)
+        return None, None
 
 
 def ds_best_ratio(r):
@@ -142,8 +148,11 @@ def main():
     threads = "1,2" if os.cpu_count() <= 2 else f"1,2,{os.cpu_count()}"
     args = [bench, "layers", "--format", "json", "--threads", threads, "--batches", "1,8",
             "--densities", "1.0,0.3,0.1,0.05", "--reps", "5" if quick else "10"]
-    ds_py = None if "--report-only" in sys.argv else deepsparse_python()
+    ds_py, ds_version = (None, None) if "--report-only" in sys.argv else peer_python("--deepsparse")
+    dnn_py, dnn_version = (None, None) if "--report-only" in sys.argv else peer_python("--onednn")
     ds_args = ["--deepsparse-python", ds_py] if ds_py else []
+    dnn_args = ["--onednn-python", dnn_py] if dnn_py else []
+    shown_args = (["--deepsparse-python", "PYTHON"] if ds_py else []) + (["--onednn-python", "PYTHON"] if dnn_py else [])
     plain_text = "(not run: pass --plain DIR with a `swift build -c release` (no flags) build)"
     if "--plain" in sys.argv:
         plain = os.path.join(sys.argv[sys.argv.index("--plain") + 1], "wino-bench")
@@ -177,16 +186,15 @@ def main():
         rows, layer_seconds = saved["rows"], saved["seconds"]
         with open(os.path.join(CACHE, "model.txt")) as f:
             model_text = f.read()
-        return report(rows, layer_seconds, model_text, args + saved.get("deepsparse_args", []), threads, plain_text,
-                      saved.get("deepsparse"))
+        return report(rows, layer_seconds, model_text, args + saved.get("peer_args", []), threads, plain_text,
+                      saved.get("deepsparse"), saved.get("onednn"))
 
     started = time.time()
-    rows = json.loads(run(args + ds_args))
+    rows = json.loads(run(args + ds_args + dnn_args))
     layer_seconds = time.time() - started
-    ds_version = deepsparse_version(ds_py) if ds_py else None
     with open(os.path.join(CACHE, "layers.json"), "w") as f:
-        json.dump({"rows": rows, "seconds": layer_seconds, "deepsparse": ds_version,
-                   "deepsparse_args": ["--deepsparse-python", "PYTHON"] if ds_py else []}, f, indent=1)
+        json.dump({"rows": rows, "seconds": layer_seconds, "deepsparse": ds_version, "onednn": dnn_version,
+                   "peer_args": shown_args}, f, indent=1)
 
     # Whole AlexNet-topology model at 90% sparsity in conv2-5 and the FC layers.
     model_text = "(not run)"
@@ -216,8 +224,7 @@ def main():
     ceiling = json.loads(run([bench, "ceiling", "--format", "json"]))
     with open(os.path.join(CACHE, "ceiling.json"), "w") as f:
         json.dump(ceiling, f, indent=1)
-    report(rows, layer_seconds, model_text, args + (["--deepsparse-python", "PYTHON"] if ds_py else []), threads,
-           plain_text, ds_version)
+    report(rows, layer_seconds, model_text, args + shown_args, threads, plain_text, ds_version, dnn_version)
 
 
 def cached_rows(name):
@@ -264,18 +271,18 @@ def ceiling_text():
     return "\n".join(lines)
 
 
-def report(rows, layer_seconds, model_text, args, threads, plain_text, ds_version=None):
+def report(rows, layer_seconds, model_text, args, threads, plain_text, ds_version=None, dnn_version=None):
     svg_plot(rows, os.path.join(ROOT, "Docs", "bench.svg"), 2, [1, 8])
 
     def table(sel):
-        out = ["| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs onnxruntime | onnxruntime median / ours | vs DeepSparse 90% pruned | vs DeepSparse dense |",
-               "|---|---|---|---|---|---|---|---|---|---|---|"]
+        out = ["| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs onnxruntime | onnxruntime median / ours | vs DeepSparse 90% pruned | vs DeepSparse dense | vs oneDNN |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sel:
             out.append(f"| {r['layer']} | {r['batch']} | {r['threads']} | {r['density']:g} | {r['median_ms']:.3f} "
                        f"({r['min_ms']:.3f}-{r['max_ms']:.3f}) | {r['effective_gflops']:.0f} | "
                        f"{fmt(r.get('dense_winograd_ratio'))}x | {fmt(r.get('onnxruntime_ratio'))}x | "
                        f"{fmt(r.get('onnxruntime_ratio_of_medians'))}x | {fmt(r.get('deepsparse_ratio'))}x | "
-                       f"{fmt(r.get('deepsparse_dense_ratio'))}x |")
+                       f"{fmt(r.get('deepsparse_dense_ratio'))}x | {fmt(r.get('onednn_ratio'))}x |")
         return "\n".join(out)
 
     headline = [r for r in rows if r["density"] == 0.1 and r["threads"] == 2]
@@ -307,6 +314,18 @@ def report(rows, layer_seconds, model_text, args, threads, plain_text, ds_versio
                     f"{' (below 2x: ' + ', '.join(ds_missed) + ')' if ds_missed else ''}.")
     else:
         summary += " DeepSparse was not measured in this run (no `--deepsparse` interpreter)."
+    # The dense target: our dense Winograd path against oneDNN on the ungrouped 3x3 layers.
+    dnn_rows = [r for r in dense_rows if r.get("onednn_ratio") and r["layer"] not in ("alexnet.conv2", "alexnet.conv4", "alexnet.conv5")]
+    if dnn_rows:
+        impls = sorted({r.get("onednn_impl") or "?" for r in dnn_rows})
+        wino = all(i.startswith("winograd") for i in impls)
+        dr = sorted(r["onednn_ratio"] for r in dnn_rows)
+        summary += (f" Our dense Winograd path at density 1.0 (2 threads, the ungrouped 3x3 layers) is {dr[0]:.2f}x to "
+                    f"{dr[-1]:.2f}x oneDNN {dnn_version or ''} ({', '.join(impls)}): "
+                    + ("oneDNN's dense Winograd, the target's peer." if wino else
+                       "oneDNN has no Winograd convolution for this CPU (its Winograd primitive is `unimplemented` here: "
+                       "it exists for AVX-512 only), so this is its best dense convolution here, not the target's peer, "
+                       "oneDNN's dense Winograd."))
     with open(os.path.join(ROOT, "Docs", "BENCHMARKS.md"), "w") as f:
         f.write(f"""# Benchmarks
 
@@ -318,6 +337,7 @@ Generated by `make bench` ({time.strftime('%Y-%m-%d')}; the layer runs took {lay
 - **Baselines measured in the same run:** our own dense Winograd path (the same blocks and
   transforms, dense weights through a register-blocked dense product) and onnxruntime {run([sys.executable, '-c', 'import onnxruntime; print(onnxruntime.__version__)']).strip()}
   (pip) on a one-Conv(+ReLU) ONNX model of the same shape with the same thread count.
+  {f"oneDNN {dnn_version} (pip `onednn-cpu-gomp`, its C API through ctypes; the issue's dense peer is its Winograd convolution, tried first; where it has none, its `auto` choice, named in the JSON rows) on the same convolution + ReLU, with its preferred blocked formats and the input and weights reordered once (only the convolution timed: its best case); its output is checked against onnxruntime's." if dnn_version else "oneDNN: not measured in this run."}
   {f"DeepSparse {ds_version} (pip, Neural Magic's sparse CPU engine, the issue's sparse peer, in a virtual environment of its own) on the same model twice: with 90% of the spatial weights pruned by magnitude (its sparse kernels: the issue's peer setting) and dense; each run's first output is checked against onnxruntime's (relative L2 <= 1e-4). DeepSparse runs unstructured spatial sparsity, we run Winograd-domain sparsity at density 0.1: each engine keeps 10% of its weights, in its own domain." if ds_version else "DeepSparse: not measured in this run."}
 - **Weights:** random He-scaled spatial filters, transformed to the Winograd domain in Double and
   magnitude-pruned there to the given density (F(4x4,3x3) for 3x3 layers, F(4x4,5x5) for AlexNet conv2).

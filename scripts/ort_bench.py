@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Baselines for wino-bench (same shapes, same thread count, same run): onnxruntime, or
-with `--engine deepsparse` Neural Magic's DeepSparse (pip `deepsparse==1.8.0`, the sparse
-CPU engine of the project's targets; `make bench` installs it in a virtual environment of
-its own, since it pins older onnx and numpy).
+"""Baselines for wino-bench (same shapes, same thread count, same run): onnxruntime; with
+`--engine deepsparse` Neural Magic's DeepSparse (pip `deepsparse==1.8.0`, the sparse CPU
+engine of the project's targets); with `--engine onednn` Intel's oneDNN (pip
+`onednn-cpu-gomp`, its C API through ctypes; "conv" requests only, with "algorithm"
+"winograd" or "auto"). `make bench` installs DeepSparse and oneDNN in a virtual environment
+of their own (DeepSparse pins older onnx and numpy).
 
 A small server: wino-bench starts it once and sends one JSON request per line on stdin;
 each gets one JSON reply line on stdout. wino-bench alternates short rounds of its own
@@ -11,7 +13,9 @@ speed drifts by tens of percent over minutes).
   {"op": "conv", "id", "c", "k", "h", "w", "r", "pad", "groups", "batch", "threads", "sparsity"}
       builds a one-Conv (+ Relu) model of that shape and its input, runs it 3 times;
       `sparsity` (default 0): that fraction of the spatial weights, the smallest in
-      magnitude, are zero (DeepSparse runs unstructured sparse weights with sparse kernels)
+      magnitude, are zero (DeepSparse runs unstructured sparse weights with sparse kernels);
+      oneDNN: "algorithm" "winograd" (fails where oneDNN has no Winograd for the shape and
+      CPU: it has none for AVX2) or "auto"; the reply's "implementation" names what runs
   {"op": "model", "id", "path", "shape": [N, C, H, W], "threads", "sparsity"}
       loads an ONNX model (batch dimension freed when N > 1) and makes an input, runs it 3
       times; `sparsity` prunes every Conv weight but the first Conv's and every Gemm/MatMul
@@ -21,6 +25,7 @@ speed drifts by tens of percent over minutes).
   {"op": "drop", "id"}          forgets the session
 Replies to conv/model/drop: {"id", "ok": true}; any failure: {"id", "error": "..."}.
 """
+import ctypes
 import json
 import os
 import sys
@@ -34,6 +39,8 @@ ENGINE = sys.argv[sys.argv.index("--engine") + 1] if "--engine" in sys.argv else
 
 
 def session(model_bytes, threads):
+    if ENGINE == "onednn":
+        raise RuntimeError("the oneDNN baseline runs one-Conv requests only")
     if ENGINE == "deepsparse":
         return DeepSparseSession(model_bytes, threads)
     import onnxruntime as ort
@@ -48,6 +55,175 @@ def session(model_bytes, threads):
     if os.environ.get("WINO_ORT_SPIN", "1") == "0":
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+
+
+def check_against_onnxruntime(name, model_bytes, x, got, threads):
+    """Raises where `got` (the engine's output for input x) differs from onnxruntime's on the
+    same model by more than 1e-4 relative L2; does nothing where onnxruntime is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.log_severity_level = 3
+    ref = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+    want = ref.run(None, {ref.get_inputs()[0].name: x})[0].astype(np.float64)
+    err = np.linalg.norm(got.astype(np.float64).reshape(want.shape) - want) / max(np.linalg.norm(want), 1e-30)
+    if not err <= 1e-4:
+        raise RuntimeError(f"{name} output differs from onnxruntime's (relative L2 {err:.2e})")
+
+
+class OneDNN:
+    """The few calls of oneDNN's v3 C API (include/oneapi/dnnl/dnnl.h) the baseline needs, through
+    ctypes, with the constants of its dnnl_types.h (stable within major version 3)."""
+    FORWARD_INFERENCE, CONV_DIRECT, CONV_WINOGRAD, CONV_AUTO = 96, 1, 2, 3
+    F32, TAG_ANY, TAG_A, TAG_ABCD, TAG_ABCDE = 3, 1, 2, 5, 6
+    QUERY_IMPL_INFO_STR, QUERY_SRC_MD, QUERY_WEIGHTS_MD, QUERY_DST_MD = 8, 129, 131, 133
+    CPU, SUCCESS, UNIMPLEMENTED, ELTWISE_RELU = 1, 0, 3, 32
+    ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS, ARG_FROM, ARG_TO = 1, 17, 33, 41, 1, 17
+    ALLOCATE = ctypes.c_void_p(-1 & 0xFFFFFFFFFFFFFFFF)
+    Dims = ctypes.c_int64 * 12
+
+    class ExecArg(ctypes.Structure):
+        _fields_ = [("arg", ctypes.c_int), ("memory", ctypes.c_void_p)]
+
+    def __init__(self):
+        path = os.path.join(sys.prefix, "lib", "libdnnl.so.3")
+        self.lib = lib = ctypes.CDLL(path)
+        self.omp = ctypes.CDLL("libgomp.so.1")
+        P = ctypes.c_void_p
+        for name, args, res in [
+                ("dnnl_engine_create", [ctypes.POINTER(P), ctypes.c_int, ctypes.c_size_t], ctypes.c_int),
+                ("dnnl_stream_create", [ctypes.POINTER(P), P, ctypes.c_uint], ctypes.c_int),
+                ("dnnl_stream_wait", [P], ctypes.c_int),
+                ("dnnl_memory_desc_create_with_tag", [ctypes.POINTER(P), ctypes.c_int, self.Dims, ctypes.c_int, ctypes.c_int], ctypes.c_int),
+                ("dnnl_memory_desc_get_size", [P], ctypes.c_size_t),
+                ("dnnl_memory_create", [ctypes.POINTER(P), P, P, P], ctypes.c_int),
+                ("dnnl_memory_get_data_handle", [P, ctypes.POINTER(P)], ctypes.c_int),
+                ("dnnl_primitive_attr_create", [ctypes.POINTER(P)], ctypes.c_int),
+                ("dnnl_post_ops_create", [ctypes.POINTER(P)], ctypes.c_int),
+                ("dnnl_post_ops_append_eltwise", [P, ctypes.c_int, ctypes.c_float, ctypes.c_float], ctypes.c_int),
+                ("dnnl_primitive_attr_set_post_ops", [P, P], ctypes.c_int),
+                ("dnnl_convolution_forward_primitive_desc_create",
+                 [ctypes.POINTER(P), P, ctypes.c_int, ctypes.c_int, P, P, P, P, self.Dims, self.Dims, self.Dims, self.Dims, P],
+                 ctypes.c_int),
+                ("dnnl_reorder_primitive_desc_create", [ctypes.POINTER(P), P, P, P, P, P], ctypes.c_int),
+                ("dnnl_primitive_desc_query", [P, ctypes.c_int, ctypes.c_int, P], ctypes.c_int),
+                ("dnnl_primitive_desc_query_md", [P, ctypes.c_int, ctypes.c_int], P),
+                ("dnnl_primitive_create", [ctypes.POINTER(P), P], ctypes.c_int),
+                ("dnnl_primitive_execute", [P, P, ctypes.c_int, P], ctypes.c_int)]:
+            f = getattr(lib, name)
+            f.argtypes, f.restype = args, res
+
+        class Version(ctypes.Structure):
+            _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int)]
+        lib.dnnl_version.restype = ctypes.POINTER(Version)
+        v = lib.dnnl_version().contents
+        self.version = f"{v.major}.{v.minor}.{v.patch}"
+        if v.major != 3:
+            raise RuntimeError(f"oneDNN {self.version}: the baseline speaks the v3 C API")
+        self.engine, self.stream = P(), P()
+        self.ok(lib.dnnl_engine_create(ctypes.byref(self.engine), self.CPU, 0), "engine")
+        self.ok(lib.dnnl_stream_create(ctypes.byref(self.stream), self.engine, 1), "stream")
+
+    def ok(self, status, what):
+        if status != self.SUCCESS:
+            raise RuntimeError(f"oneDNN {what}: status {status}" + (" (unimplemented)" if status == self.UNIMPLEMENTED else ""))
+
+    def md(self, dims, tag):
+        m = ctypes.c_void_p()
+        self.ok(self.lib.dnnl_memory_desc_create_with_tag(ctypes.byref(m), len(dims), self.Dims(*dims), self.F32, tag),
+                "memory descriptor")
+        return m
+
+    def memory(self, md):
+        m = ctypes.c_void_p()
+        self.ok(self.lib.dnnl_memory_create(ctypes.byref(m), md, self.engine, self.ALLOCATE), "memory")
+        return m
+
+    def array(self, mem, md):
+        """A numpy view of a memory's buffer (float32, the descriptor's size)."""
+        h = ctypes.c_void_p()
+        self.ok(self.lib.dnnl_memory_get_data_handle(mem, ctypes.byref(h)), "data handle")
+        n = self.lib.dnnl_memory_desc_get_size(md) // 4
+        return np.ctypeslib.as_array(ctypes.cast(h, ctypes.POINTER(ctypes.c_float)), shape=(n,))
+
+    def execute(self, prim, args):
+        arr = (self.ExecArg * len(args))(*[self.ExecArg(a, m) for a, m in args])
+        self.ok(self.lib.dnnl_primitive_execute(prim, self.stream, len(args), arr), "execute")
+        self.ok(self.lib.dnnl_stream_wait(self.stream), "wait")
+
+    def reorder(self, src_md, src_mem, dst_md, dst_mem):
+        pd, prim = ctypes.c_void_p(), ctypes.c_void_p()
+        self.ok(self.lib.dnnl_reorder_primitive_desc_create(ctypes.byref(pd), src_md, self.engine, dst_md, self.engine, None),
+                "reorder")
+        self.ok(self.lib.dnnl_primitive_create(ctypes.byref(prim), pd), "reorder primitive")
+        self.execute(prim, [(self.ARG_FROM, src_mem), (self.ARG_TO, dst_mem)])
+
+
+ONEDNN = None
+
+
+class OneDNNConvSession:
+    """One Conv + ReLU (post-op) as a oneDNN primitive, with the memory formats oneDNN prefers
+    (format `any`: blocked activations and weights), the input and weights reordered into them
+    once: only the convolution is timed, as in a network kept in oneDNN's own layout (its best
+    case). algorithm: "winograd" (oneDNN's dense Winograd: the issue's dense peer; where oneDNN
+    has none for the shape and CPU, loading fails with "unimplemented") or "auto"."""
+
+    def __init__(self, c, k, r, pad, groups, shape, threads, algorithm, model_bytes, x):
+        global ONEDNN
+        if ONEDNN is None:
+            ONEDNN = OneDNN()
+        d = self.d = ONEDNN
+        self.threads = threads
+        d.omp.omp_set_num_threads(threads)
+        n, _, h, w = shape
+        oh, ow = h + 2 * pad - r + 1, w + 2 * pad - r + 1
+        model = onnx.load_from_string(model_bytes)
+        inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        wt, bias = inits["w"], inits["b"]
+        wdims = [groups, k // groups, c // groups, r, r] if groups > 1 else [k, c, r, r]
+        wtag = d.TAG_ABCDE if groups > 1 else d.TAG_ABCD
+        any_src, any_w, any_dst = d.md([n, c, h, w], d.TAG_ANY), d.md(wdims, d.TAG_ANY), d.md([n, k, oh, ow], d.TAG_ANY)
+        bias_md = d.md([k], d.TAG_A)
+        attr, post = ctypes.c_void_p(), ctypes.c_void_p()
+        d.ok(d.lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attributes")
+        d.ok(d.lib.dnnl_post_ops_create(ctypes.byref(post)), "post-ops")
+        d.ok(d.lib.dnnl_post_ops_append_eltwise(post, d.ELTWISE_RELU, 0.0, 0.0), "ReLU post-op")
+        d.ok(d.lib.dnnl_primitive_attr_set_post_ops(attr, post), "post-ops")
+        alg = {"winograd": d.CONV_WINOGRAD, "auto": d.CONV_AUTO, "direct": d.CONV_DIRECT}[algorithm]
+        pd = self.pd = ctypes.c_void_p()
+        d.ok(d.lib.dnnl_convolution_forward_primitive_desc_create(
+            ctypes.byref(pd), d.engine, d.FORWARD_INFERENCE, alg, any_src, any_w, bias_md, any_dst,
+            d.Dims(1, 1), d.Dims(0, 0), d.Dims(pad, pad), d.Dims(pad, pad), attr), f"{algorithm} convolution")
+        info = ctypes.c_char_p()
+        d.ok(d.lib.dnnl_primitive_desc_query(pd, d.QUERY_IMPL_INFO_STR, 0, ctypes.byref(info)), "implementation")
+        self.impl = info.value.decode()
+        self.prim = ctypes.c_void_p()
+        d.ok(d.lib.dnnl_primitive_create(ctypes.byref(self.prim), pd), "primitive")
+        mds = [d.lib.dnnl_primitive_desc_query_md(pd, q, 0) for q in (d.QUERY_SRC_MD, d.QUERY_WEIGHTS_MD, d.QUERY_DST_MD)]
+        self.src, self.wm, self.dst = [d.memory(m) for m in mds]
+        self.bias = d.memory(bias_md)
+        d.array(self.bias, bias_md)[:] = bias
+        # Plain (NCHW / OIHW / GOIHW) data reordered into oneDNN's formats.
+        for dims, tag, data, mem, md in (([n, c, h, w], d.TAG_ABCD, x, self.src, mds[0]), (wdims, wtag, wt, self.wm, mds[1])):
+            pmd = d.md(dims, tag)
+            pmem = d.memory(pmd)
+            d.array(pmem, pmd)[:] = data.ravel()
+            d.reorder(pmd, pmem, md, mem)
+        self.args = [(d.ARG_SRC, self.src), (d.ARG_WEIGHTS, self.wm), (d.ARG_BIAS, self.bias), (d.ARG_DST, self.dst)]
+        self.run(None, None)
+        # The output, back in NCHW, against onnxruntime's.
+        plain_md = d.md([n, k, oh, ow], d.TAG_ABCD)
+        plain = d.memory(plain_md)
+        d.reorder(mds[2], self.dst, plain_md, plain)
+        check_against_onnxruntime(f"oneDNN ({self.impl})", model_bytes, x, d.array(plain, plain_md).copy(), threads)
+
+    def run(self, _outputs, _feed):
+        self.d.omp.omp_set_num_threads(self.threads)
+        self.d.execute(self.prim, self.args)
 
 
 class DeepSparseSession:
@@ -73,17 +249,7 @@ class DeepSparseSession:
         out = self.engine.run([x])
         if not self.checked:
             self.checked = True
-            try:
-                import onnxruntime as ort
-            except ImportError:
-                return out
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = self.threads
-            ref = ort.InferenceSession(self.model_bytes, so, providers=["CPUExecutionProvider"])
-            want = ref.run(None, {ref.get_inputs()[0].name: x})[0].astype(np.float64)
-            err = np.linalg.norm(out[0].astype(np.float64) - want) / max(np.linalg.norm(want), 1e-30)
-            if not err <= 1e-4:
-                raise RuntimeError(f"DeepSparse output differs from onnxruntime's (relative L2 {err:.2e})")
+            check_against_onnxruntime("DeepSparse", self.model_bytes, x, out[0], self.threads)
         return out
 
 
@@ -194,12 +360,17 @@ def main():
         try:
             if req["op"] == "conv":
                 shape = (req["batch"], req["c"], req["h"], req["w"])
-                sess = session(conv_model(req["c"], req["k"], req["r"], req["pad"], req["groups"], shape,
-                                          req.get("sparsity", 0.0)), req["threads"])
+                model = conv_model(req["c"], req["k"], req["r"], req["pad"], req["groups"], shape, req.get("sparsity", 0.0))
                 x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+                reply = {"id": rid, "ok": True}
+                if ENGINE == "onednn":
+                    sess = OneDNNConvSession(req["c"], req["k"], req["r"], req["pad"], req["groups"], shape, req["threads"],
+                                             req.get("algorithm", "auto"), model, x)
+                    reply["implementation"] = sess.impl
+                else:
+                    sess = session(model, req["threads"])
                 sessions[rid] = (sess, {"x": x})
                 warm(*sessions[rid])
-                reply = {"id": rid, "ok": True}
             elif req["op"] == "model":
                 model = pruned_model(open(req["path"], "rb").read(), req.get("sparsity", 0.0))
                 sess = session(batched(model, req["shape"][0], static=ENGINE == "deepsparse"), req["threads"])

@@ -71,8 +71,8 @@ func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 9, chunkM
                              roundMedians: roundMedians)
 }
 
-/// A baseline engine as a server (scripts/ort_bench.py): onnxruntime, or DeepSparse with
-/// `--engine deepsparse`. One process for the whole run, sessions built once per shape, timed
+/// A baseline engine as a server (scripts/ort_bench.py): onnxruntime, DeepSparse
+/// (`--engine deepsparse`) or oneDNN (`--engine onednn`). One process for the whole run, sessions built once per shape, timed
 /// in rounds on request, stopped in between.
 final class BaselineServer {
     /// The engine's name in messages ("onnxruntime", "DeepSparse").
@@ -89,6 +89,12 @@ final class BaselineServer {
     /// makes a virtual environment of its own for it).
     static func deepsparse(python: String) -> BaselineServer? {
         BaselineServer(name: "DeepSparse", python: python, arguments: ["--engine", "deepsparse"])
+    }
+
+    /// oneDNN through `python` (an interpreter with pip's `onednn-cpu-gomp` installed; one-Conv
+    /// requests only, with "algorithm" "winograd" or "auto").
+    static func onednn(python: String) -> BaselineServer? {
+        BaselineServer(name: "oneDNN", python: python, arguments: ["--engine", "onednn"])
     }
 
     /// Starts the server; nil (with a message on stderr) when the interpreter cannot start. A
@@ -123,12 +129,13 @@ final class BaselineServer {
     /// Sends one request and waits for its reply; nil (message on stderr) on any failure.
     /// Between requests the server is stopped (SIGSTOP): the engines' idle threads spin and
     /// would otherwise take a core from our rounds.
-    private func call(_ request: [String: Any]) -> [String: Any]? {
+    private func call(_ request: [String: Any], quiet: Bool = false) -> [String: Any]? {
         guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
         kill(process.processIdentifier, SIGCONT)
         defer { kill(process.processIdentifier, SIGSTOP) }
         line.append(0x0A)
-        let hint = name == "DeepSparse" ? "pip install deepsparse==1.8.0 onnxruntime?" : "pip install onnx onnxruntime?"
+        let hint = ["DeepSparse": "pip install deepsparse==1.8.0 onnxruntime?", "oneDNN": "pip install onednn-cpu-gomp onnx?"][name]
+            ?? "pip install onnx onnxruntime?"
         do { try toServer.write(contentsOf: line) } catch {
             FileHandle.standardError.write(Data("\(name) baseline failed (\(hint))\n".utf8))
             return nil
@@ -146,6 +153,7 @@ final class BaselineServer {
         buffer.removeSubrange(buffer.startIndex...end)
         guard let obj = (try? JSONSerialization.jsonObject(with: Data(reply))) as? [String: Any] else { return nil }
         if let error = obj["error"] as? String {
+            if quiet { return nil }
             FileHandle.standardError.write(Data("\(name) baseline: \(error)\n".utf8))
             return nil
         }
@@ -154,6 +162,10 @@ final class BaselineServer {
 
     /// Builds a session (request `op` "conv" or "model", see the script) under `id`.
     func load(_ request: [String: Any]) -> Bool { call(request) != nil }
+
+    /// Builds a session like `load` and returns the server's reply (nil on failure, which
+    /// `quiet` keeps off stderr).
+    func loadReply(_ request: [String: Any], quiet: Bool) -> [String: Any]? { call(request, quiet: quiet) }
 
     /// A runner timing session `id`.
     func runner(_ id: String) -> Runner {

@@ -1,5 +1,5 @@
 // wino-bench: effective GFLOP/s of the sparse Winograd path against baselines
-// measured in the same run (our dense path, onnxruntime, DeepSparse).
+// measured in the same run (our dense path, onnxruntime, DeepSparse, oneDNN).
 import ArgumentParser
 import Foundation
 import WinoEngine
@@ -51,6 +51,11 @@ struct Row: Codable {
     /// beat its dense ones; the lower of the two ratios is against DeepSparse's best).
     var deepsparse_dense_ms: Double?
     var deepsparse_dense_ratio: Double?
+    /// oneDNN's dense convolution: its Winograd where it has one for the shape and CPU, else
+    /// its `auto` choice (onednn_impl names what ran, e.g. "brgconv:avx2", or "winograd: ...").
+    var onednn_ms: Double?
+    var onednn_ratio: Double?
+    var onednn_impl: String?
 }
 
 /// Prints `rows` as pretty-printed JSON with sorted keys (every subcommand's `--format json`);
@@ -67,18 +72,19 @@ func printRows(_ rows: [Row], format: OutputFormat) throws {
     case .json:
         try printJSON(rows)
     case .csv:
-        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio,onnxruntime_ratio_of_medians,deepsparse_ms,deepsparse_ratio,deepsparse_dense_ms,deepsparse_dense_ratio")
+        print("layer,batch,threads,density,median_ms,min_ms,max_ms,effective_gflops,dense_winograd_ms,dense_winograd_ratio,direct_ms,direct_ratio,onnxruntime_ms,onnxruntime_ratio,onnxruntime_ratio_of_medians,deepsparse_ms,deepsparse_ratio,deepsparse_dense_ms,deepsparse_dense_ratio,onednn_ms,onednn_ratio,onednn_impl")
         for r in rows {
             print([r.layer, "\(r.batch)", "\(r.threads)", "\(r.density)", f(r.median_ms, 4), f(r.min_ms, 4), f(r.max_ms, 4),
                    f(r.effective_gflops, 1), f(r.dense_winograd_ms, 4), f(r.dense_winograd_ratio), f(r.direct_ms, 4),
                    f(r.direct_ratio), f(r.onnxruntime_ms, 4), f(r.onnxruntime_ratio), f(r.onnxruntime_ratio_of_medians),
-                   f(r.deepsparse_ms, 4), f(r.deepsparse_ratio), f(r.deepsparse_dense_ms, 4), f(r.deepsparse_dense_ratio)].joined(separator: ","))
+                   f(r.deepsparse_ms, 4), f(r.deepsparse_ratio), f(r.deepsparse_dense_ms, 4), f(r.deepsparse_dense_ratio),
+                   f(r.onednn_ms, 4), f(r.onednn_ratio), r.onednn_impl ?? "-"].joined(separator: ","))
         }
     case .md:
-        print("| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs own direct | vs onnxruntime | vs DeepSparse 90% / dense |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| layer | batch | threads | density | median ms (min-max) | effective GFLOP/s | vs own dense Winograd | vs own direct | vs onnxruntime | vs DeepSparse 90% / dense | vs oneDNN |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
-            print("| \(r.layer) | \(r.batch) | \(r.threads) | \(r.density) | \(f(r.median_ms, 3)) (\(f(r.min_ms, 3))-\(f(r.max_ms, 3))) | \(f(r.effective_gflops, 0)) | \(f(r.dense_winograd_ratio))x | \(f(r.direct_ratio))x | \(f(r.onnxruntime_ratio))x | \(f(r.deepsparse_ratio))x / \(f(r.deepsparse_dense_ratio))x |")
+            print("| \(r.layer) | \(r.batch) | \(r.threads) | \(r.density) | \(f(r.median_ms, 3)) (\(f(r.min_ms, 3))-\(f(r.max_ms, 3))) | \(f(r.effective_gflops, 0)) | \(f(r.dense_winograd_ratio))x | \(f(r.direct_ratio))x | \(f(r.onnxruntime_ratio))x | \(f(r.deepsparse_ratio))x / \(f(r.deepsparse_dense_ratio))x | \(f(r.onednn_ratio))x |")
         }
     }
 }
@@ -104,6 +110,8 @@ struct Layers: ParsableCommand {
     var noOnnxruntime = false
     @Option(help: "Python interpreter with deepsparse installed: adds DeepSparse baselines (the layer with 90% of its spatial weights pruned, and dense).")
     var deepsparsePython: String?
+    @Option(help: "Python interpreter with pip's onednn-cpu-gomp installed: adds oneDNN's dense convolution (its Winograd where it has one, else its auto choice).")
+    var onednnPython: String?
     @Flag(help: "Skip our dense Winograd baseline.")
     var noDense = false
     @Option(help: "Output format: md, csv or json.")
@@ -119,6 +127,7 @@ struct Layers: ParsableCommand {
 
         let ort = noOnnxruntime ? nil : BaselineServer.onnxruntime()
         let ds = deepsparsePython.flatMap { BaselineServer.deepsparse(python: $0) }
+        let dnn = onednnPython.flatMap { BaselineServer.onednn(python: $0) }
         var rows = [Row]()
         for s in shapes {
             let variant: WinogradVariant = s.r == 5 ? .f4x4_5x5 : (tile == "F2" ? .f2x2_3x3 : .f4x4_3x3)
@@ -153,6 +162,15 @@ struct Layers: ParsableCommand {
                     let ortLoaded = ort?.load(conv) ?? false
                     let dsLoaded = ds?.load(conv.merging(["id": id + "/90", "sparsity": 0.9]) { $1 }) ?? false
                     let dsDenseLoaded = ds?.load(conv) ?? false
+                    // oneDNN's Winograd (the issue's dense peer) where it has one; else its own choice.
+                    var dnnImpl: String?
+                    if let dnn = dnn {
+                        if let r = dnn.loadReply(conv.merging(["algorithm": "winograd"]) { $1 }, quiet: true) {
+                            dnnImpl = "winograd: \(r["implementation"] as? String ?? "?")"
+                        } else if let r = dnn.loadReply(conv.merging(["algorithm": "auto"]) { $1 }, quiet: false) {
+                            dnnImpl = r["implementation"] as? String ?? "?"
+                        }
+                    }
                     let sparse = dens.filter { $0 != 1.0 || noDense }
                     var runners: [Runner?] = [
                         noDense ? nil : try runner(layerGraph(s, tile: variant, weights: weights[1.0]!, density: 1, direct: false)),
@@ -160,16 +178,18 @@ struct Layers: ParsableCommand {
                         ortLoaded ? ort!.runner(id) : nil,
                         dsLoaded ? ds!.runner(id + "/90") : nil,
                         dsDenseLoaded ? ds!.runner(id) : nil,
+                        dnnImpl != nil ? dnn!.runner(id) : nil,
                     ]
                     for d in sparse { runners.append(try runner(layerGraph(s, tile: variant, weights: weights[d]!, density: d, direct: false))) }
                     let result = try interleaved(reps: reps, runners)
                     if ortLoaded { ort!.drop(id) }
                     if dsLoaded { ds!.drop(id + "/90") }
                     if dsDenseLoaded { ds!.drop(id) }
+                    if dnnImpl != nil { dnn!.drop(id) }
                     let stats = result.stats
                     let dense = stats[0], dir = stats[1], o = stats[2]
                     for d in dens {
-                        let ours = d == 1.0 && !noDense ? 0 : 5 + sparse.firstIndex(of: d)!
+                        let ours = d == 1.0 && !noDense ? 0 : 6 + sparse.firstIndex(of: d)!
                         let st = stats[ours]!
                         rows.append(Row(layer: s.name, batch: b, threads: t, density: d, median_ms: st.median, min_ms: st.min,
                                         max_ms: st.max, effective_gflops: s.flopsPerImage * Double(b) / (st.median * 1e6),
@@ -178,7 +198,8 @@ struct Layers: ParsableCommand {
                                         onnxruntime_ms: o?.median, onnxruntime_ratio: result.ratio(2, over: ours),
                                         onnxruntime_ratio_of_medians: o.map { $0.median / st.median },
                                         deepsparse_ms: stats[3]?.median, deepsparse_ratio: result.ratio(3, over: ours),
-                                        deepsparse_dense_ms: stats[4]?.median, deepsparse_dense_ratio: result.ratio(4, over: ours)))
+                                        deepsparse_dense_ms: stats[4]?.median, deepsparse_dense_ratio: result.ratio(4, over: ours),
+                                        onednn_ms: stats[5]?.median, onednn_ratio: result.ratio(5, over: ours), onednn_impl: dnnImpl))
                         if format == .md {
                             FileHandle.standardError.write(Data(String(format: "%@ b%d t%d d%.2f: %.3f ms, %.0f GFLOP/s\n",
                                 s.name, b, t, d, st.median, rows.last!.effective_gflops).utf8))
