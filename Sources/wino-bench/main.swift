@@ -253,10 +253,10 @@ struct ModelBench: ParsableCommand {
         let stats = result.stats
         let st = stats[0]!
         var perLayer = [String: [Double]]()
-        var order = [String]()
+        var order = [(name: String, op: String)]()
         for _ in 0..<max(3, reps / 2) {
             for t in try m.predictWithTimings(x, batch: batch).timings {
-                if perLayer[t.name] == nil { order.append(t.name) }
+                if perLayer[t.name] == nil { order.append((t.name, "\(t.op)")) }
                 perLayer[t.name, default: []].append(t.seconds * 1000)
             }
         }
@@ -273,7 +273,11 @@ struct ModelBench: ParsableCommand {
                          label as NSString, o.median, o.min, o.max, Double(batch) * 1000 / o.median, result.ratio(i, over: 0)!, o.median / st.median))
         }
         print("per layer (median ms):")
-        for name in order { print(String(format: "  %-20@ %8.3f", name as NSString, Stats(perLayer[name]!).median)) }
+        for (name, op) in order {
+            let label = "\(name) (\(op))"
+            print("  " + label.padding(toLength: max(28, label.count), withPad: " ", startingAt: 0)
+                  + String(format: "%8.3f", Stats(perLayer[name]!).median))
+        }
     }
 }
 
