@@ -84,6 +84,7 @@ class OneDNN:
     ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS, ARG_FROM, ARG_TO = 1, 17, 33, 41, 1, 17
     ALLOCATE = ctypes.c_void_p(-1 & 0xFFFFFFFFFFFFFFFF)
     Dims = ctypes.c_int64 * 12
+    KINDS = ("memory", "memory_desc", "primitive", "primitive_desc", "primitive_attr", "post_ops")
 
     class ExecArg(ctypes.Structure):
         _fields_ = [("arg", ctypes.c_int), ("memory", ctypes.c_void_p)]
@@ -112,7 +113,8 @@ class OneDNN:
                 ("dnnl_primitive_desc_query", [P, ctypes.c_int, ctypes.c_int, P], ctypes.c_int),
                 ("dnnl_primitive_desc_query_md", [P, ctypes.c_int, ctypes.c_int], P),
                 ("dnnl_primitive_create", [ctypes.POINTER(P), P], ctypes.c_int),
-                ("dnnl_primitive_execute", [P, P, ctypes.c_int, P], ctypes.c_int)]:
+                ("dnnl_primitive_execute", [P, P, ctypes.c_int, P], ctypes.c_int)] + [
+                (f"dnnl_{kind}_destroy", [P], ctypes.c_int) for kind in self.KINDS]:
             f = getattr(lib, name)
             f.argtypes, f.restype = args, res
 
@@ -127,19 +129,29 @@ class OneDNN:
         self.ok(lib.dnnl_engine_create(ctypes.byref(self.engine), self.CPU, 0), "engine")
         self.ok(lib.dnnl_stream_create(ctypes.byref(self.stream), self.engine, 1), "stream")
 
+    def free(self, owned):
+        """Destroys the (kind, handle) pairs of `owned` (last first) and empties it."""
+        while owned:
+            kind, handle = owned.pop()
+            getattr(self.lib, f"dnnl_{kind}_destroy")(handle)
+
     def ok(self, status, what):
         if status != self.SUCCESS:
             raise RuntimeError(f"oneDNN {what}: status {status}" + (" (unimplemented)" if status == self.UNIMPLEMENTED else ""))
 
-    def md(self, dims, tag):
+    # The constructors below append what they create to `owned` (a list of (kind, handle)
+    # that `free` destroys).
+    def md(self, dims, tag, owned):
         m = ctypes.c_void_p()
         self.ok(self.lib.dnnl_memory_desc_create_with_tag(ctypes.byref(m), len(dims), self.Dims(*dims), self.F32, tag),
                 "memory descriptor")
+        owned.append(("memory_desc", m))
         return m
 
-    def memory(self, md):
+    def memory(self, md, owned):
         m = ctypes.c_void_p()
         self.ok(self.lib.dnnl_memory_create(ctypes.byref(m), md, self.engine, self.ALLOCATE), "memory")
+        owned.append(("memory", m))
         return m
 
     def array(self, mem, md):
@@ -155,11 +167,16 @@ class OneDNN:
         self.ok(self.lib.dnnl_stream_wait(self.stream), "wait")
 
     def reorder(self, src_md, src_mem, dst_md, dst_mem):
-        pd, prim = ctypes.c_void_p(), ctypes.c_void_p()
-        self.ok(self.lib.dnnl_reorder_primitive_desc_create(ctypes.byref(pd), src_md, self.engine, dst_md, self.engine, None),
-                "reorder")
-        self.ok(self.lib.dnnl_primitive_create(ctypes.byref(prim), pd), "reorder primitive")
-        self.execute(prim, [(self.ARG_FROM, src_mem), (self.ARG_TO, dst_mem)])
+        pd, prim, owned = ctypes.c_void_p(), ctypes.c_void_p(), []
+        try:
+            self.ok(self.lib.dnnl_reorder_primitive_desc_create(ctypes.byref(pd), src_md, self.engine, dst_md, self.engine,
+                                                                None), "reorder")
+            owned.append(("primitive_desc", pd))
+            self.ok(self.lib.dnnl_primitive_create(ctypes.byref(prim), pd), "reorder primitive")
+            owned.append(("primitive", prim))
+            self.execute(prim, [(self.ARG_FROM, src_mem), (self.ARG_TO, dst_mem)])
+        finally:
+            self.free(owned)
 
 
 ONEDNN = None
@@ -178,7 +195,20 @@ class OneDNNConvSession:
             ONEDNN = OneDNN()
         d = self.d = ONEDNN
         self.threads = threads
-        d.omp.omp_set_num_threads(threads)
+        self.owned = []   # freed when the session is dropped
+        try:
+            self.build(c, k, r, pad, groups, shape, algorithm, model_bytes, x)
+        except BaseException:
+            d.free(self.owned)
+            raise
+
+    def __del__(self):
+        if getattr(self, "owned", None):
+            self.d.free(self.owned)
+
+    def build(self, c, k, r, pad, groups, shape, algorithm, model_bytes, x):
+        d, own, tmp = self.d, self.owned, []
+        d.omp.omp_set_num_threads(self.threads)
         n, _, h, w = shape
         oh, ow = h + 2 * pad - r + 1, w + 2 * pad - r + 1
         model = onnx.load_from_string(model_bytes)
@@ -186,11 +216,13 @@ class OneDNNConvSession:
         wt, bias = inits["w"], inits["b"]
         wdims = [groups, k // groups, c // groups, r, r] if groups > 1 else [k, c, r, r]
         wtag = d.TAG_ABCDE if groups > 1 else d.TAG_ABCD
-        any_src, any_w, any_dst = d.md([n, c, h, w], d.TAG_ANY), d.md(wdims, d.TAG_ANY), d.md([n, k, oh, ow], d.TAG_ANY)
-        bias_md = d.md([k], d.TAG_A)
+        any_src, any_w, any_dst = d.md([n, c, h, w], d.TAG_ANY, own), d.md(wdims, d.TAG_ANY, own), d.md([n, k, oh, ow], d.TAG_ANY, own)
+        bias_md = d.md([k], d.TAG_A, own)
         attr, post = ctypes.c_void_p(), ctypes.c_void_p()
         d.ok(d.lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attributes")
+        own.append(("primitive_attr", attr))
         d.ok(d.lib.dnnl_post_ops_create(ctypes.byref(post)), "post-ops")
+        own.append(("post_ops", post))
         d.ok(d.lib.dnnl_post_ops_append_eltwise(post, d.ELTWISE_RELU, 0.0, 0.0), "ReLU post-op")
         d.ok(d.lib.dnnl_primitive_attr_set_post_ops(attr, post), "post-ops")
         alg = {"winograd": d.CONV_WINOGRAD, "auto": d.CONV_AUTO, "direct": d.CONV_DIRECT}[algorithm]
@@ -198,28 +230,34 @@ class OneDNNConvSession:
         d.ok(d.lib.dnnl_convolution_forward_primitive_desc_create(
             ctypes.byref(pd), d.engine, d.FORWARD_INFERENCE, alg, any_src, any_w, bias_md, any_dst,
             d.Dims(1, 1), d.Dims(0, 0), d.Dims(pad, pad), d.Dims(pad, pad), attr), f"{algorithm} convolution")
+        own.append(("primitive_desc", pd))
         info = ctypes.c_char_p()
         d.ok(d.lib.dnnl_primitive_desc_query(pd, d.QUERY_IMPL_INFO_STR, 0, ctypes.byref(info)), "implementation")
         self.impl = info.value.decode()
         self.prim = ctypes.c_void_p()
         d.ok(d.lib.dnnl_primitive_create(ctypes.byref(self.prim), pd), "primitive")
+        own.append(("primitive", self.prim))
+        # (descriptors owned by the primitive descriptor)
         mds = [d.lib.dnnl_primitive_desc_query_md(pd, q, 0) for q in (d.QUERY_SRC_MD, d.QUERY_WEIGHTS_MD, d.QUERY_DST_MD)]
-        self.src, self.wm, self.dst = [d.memory(m) for m in mds]
-        self.bias = d.memory(bias_md)
+        self.src, self.wm, self.dst = [d.memory(m, own) for m in mds]
+        self.bias = d.memory(bias_md, own)
         d.array(self.bias, bias_md)[:] = bias
-        # Plain (NCHW / OIHW / GOIHW) data reordered into oneDNN's formats.
-        for dims, tag, data, mem, md in (([n, c, h, w], d.TAG_ABCD, x, self.src, mds[0]), (wdims, wtag, wt, self.wm, mds[1])):
-            pmd = d.md(dims, tag)
-            pmem = d.memory(pmd)
-            d.array(pmem, pmd)[:] = data.ravel()
-            d.reorder(pmd, pmem, md, mem)
-        self.args = [(d.ARG_SRC, self.src), (d.ARG_WEIGHTS, self.wm), (d.ARG_BIAS, self.bias), (d.ARG_DST, self.dst)]
-        self.run(None, None)
-        # The output, back in NCHW, against onnxruntime's.
-        plain_md = d.md([n, k, oh, ow], d.TAG_ABCD)
-        plain = d.memory(plain_md)
-        d.reorder(mds[2], self.dst, plain_md, plain)
-        check_against_onnxruntime(f"oneDNN ({self.impl})", model_bytes, x, d.array(plain, plain_md).copy(), threads)
+        try:
+            # Plain (NCHW / OIHW / GOIHW) data reordered into oneDNN's formats.
+            for dims, tag, data, mem, md in (([n, c, h, w], d.TAG_ABCD, x, self.src, mds[0]), (wdims, wtag, wt, self.wm, mds[1])):
+                pmd = d.md(dims, tag, tmp)
+                pmem = d.memory(pmd, tmp)
+                d.array(pmem, pmd)[:] = data.ravel()
+                d.reorder(pmd, pmem, md, mem)
+            self.args = [(d.ARG_SRC, self.src), (d.ARG_WEIGHTS, self.wm), (d.ARG_BIAS, self.bias), (d.ARG_DST, self.dst)]
+            self.run(None, None)
+            # The output, back in NCHW, against onnxruntime's.
+            plain_md = d.md([n, k, oh, ow], d.TAG_ABCD, tmp)
+            plain = d.memory(plain_md, tmp)
+            d.reorder(mds[2], self.dst, plain_md, plain)
+            check_against_onnxruntime(f"oneDNN ({self.impl})", model_bytes, x, d.array(plain, plain_md).copy(), self.threads)
+        finally:
+            d.free(tmp)
 
     def run(self, _outputs, _feed):
         self.d.omp.omp_set_num_threads(self.threads)
