@@ -312,6 +312,17 @@ def report(rows, layer_seconds, model_text, args, threads, plain_text, ds_versio
                     f"{ds[-1]:.2f}x (median {ds[len(ds) // 2]:.2f}x); the >= 2x target is met on "
                     f"{sum(1 for x in ds if x >= 2)} of the {len(ds_targets)} target rows"
                     f"{' (below 2x: ' + ', '.join(ds_missed) + ')' if ds_missed else ''}.")
+        # How strong a peer DeepSparse is here: its speed over onnxruntime's on the ungrouped 3x3
+        # layers (RESEARCH.md section 5: 2.9x-4.2x at batch 1 on the 2-core AVX-512 machine the
+        # targets were set on).
+        peer = sorted(r["onnxruntime_ms"] / min(r["deepsparse_ms"], r.get("deepsparse_dense_ms") or 1e30)
+                      for r in ds_targets if r["batch"] == 1 and r.get("onnxruntime_ms") and r.get("deepsparse_ms")
+                      and r["layer"] not in ("alexnet.conv2", "alexnet.conv4", "alexnet.conv5"))
+        if peer:
+            summary += (f" DeepSparse is a weaker peer on this machine than where the target was set: at batch 1 on the "
+                        f"ungrouped 3x3 layers it runs {peer[0]:.1f}x to {peer[-1]:.1f}x onnxruntime's speed here, against "
+                        f"2.9x to 4.2x on the 2-core AVX-512 machine of the issue's figures (its sparse kernels gain less "
+                        f"with AVX2), so this ratio says less than the same ratio there would.")
     else:
         summary += " DeepSparse was not measured in this run (no `--deepsparse` interpreter)."
     # The dense target: our dense Winograd path against oneDNN on the ungrouped 3x3 layers.
