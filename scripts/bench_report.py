@@ -215,16 +215,36 @@ def main():
     with open(os.path.join(CACHE, "model.txt"), "w") as f:
         f.write(model_text)
 
-    # Single-thread sparse-product efficiency against the measured FMA peak.
-    eff = json.loads(run([bench, "efficiency", "--format", "json", "--density", "0.1", "--batches", "1,8",
-                          "--reps", "5" if quick else "10"]))
+    # Single-thread sparse-product efficiency against the measured FMA peak: EFFICIENCY_RUNS
+    # separate runs (processes), each row's figures the median over them (see median_rows).
+    runs = [json.loads(run([bench, "efficiency", "--format", "json", "--density", "0.1", "--batches", "1,8",
+                            "--reps", "5" if quick else "10"])) for _ in range(1 if quick else EFFICIENCY_RUNS)]
     with open(os.path.join(CACHE, "efficiency.json"), "w") as f:
-        json.dump(eff, f, indent=1)
+        json.dump(median_rows(runs), f, indent=1)
     # The product kernel alone on data in the L1: what its structure leaves of the FMA peak.
     ceiling = json.loads(run([bench, "ceiling", "--format", "json"]))
     with open(os.path.join(CACHE, "ceiling.json"), "w") as f:
         json.dump(ceiling, f, indent=1)
     report(rows, layer_seconds, model_text, args + shown_args, threads, plain_text, ds_version, dnn_version)
+
+
+# One efficiency run's rows moved by up to 18 points of the FMA peak between runs minutes apart
+# (this machine's fast and slow phases), so a row's figure is the median over several runs.
+EFFICIENCY_RUNS = 5
+
+
+def median_rows(runs):
+    """Rows whose numbers are each the median over `runs` (lists of the same rows, in the same
+    order) of that number; `product_efficiency_runs` keeps every run's efficiency."""
+    out = []
+    for rows in zip(*runs):
+        row = dict(rows[0])
+        for key, value in rows[0].items():
+            if isinstance(value, float):
+                row[key] = sorted(r[key] for r in rows)[len(rows) // 2]
+        row["product_efficiency_runs"] = [r["product_efficiency"] for r in rows]
+        out.append(row)
+    return out
 
 
 def cached_rows(name):
@@ -243,16 +263,19 @@ def efficiency_text():
         return missing
     peak = eff[0]["peak_gflops"]
     effs = sorted(r["product_efficiency"] for r in eff)
+    nruns = len(eff[0].get("product_efficiency_runs", [0]))
     lines = [f"Measured single-thread FMA peak of the kernels' instruction set: **{peak:.1f} GFLOP/s** "
-             f"(`wk_fma_burn`: 12 independent FMA chains). Product efficiency at density 0.1: "
+             f"(`wk_fma_burn`: 12 independent FMA chains). Product efficiency at density 0.1"
+             f"{f', the median of {nruns} runs (processes) per row' if nruns > 1 else ''}: "
              f"{effs[0] * 100:.0f}% to {effs[-1] * 100:.0f}% (median {effs[len(effs) // 2] * 100:.0f}%); "
              f">= 45% on {sum(1 for e in effs if e >= 0.45)} of {len(effs)} rows.",
              "",
-             "| layer | batch | nonzeros | layer ms | without product ms | product share | product GFLOP/s (nonzeros) | of FMA peak |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| layer | batch | nonzeros | layer ms | without product ms | product share | product GFLOP/s (nonzeros) | of FMA peak | each run |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in eff:
+        each = ", ".join(f"{x * 100:.0f}" for x in r.get("product_efficiency_runs", [r["product_efficiency"]]))
         lines.append(f"| {r['layer']} | {r['batch']} | {r['nnz']} | {r['layer_ms']:.3f} | {r['no_product_ms']:.3f} | "
-                     f"{r['product_share'] * 100:.0f}% | {r['product_gflops']:.1f} | {r['product_efficiency'] * 100:.0f}% |")
+                     f"{r['product_share'] * 100:.0f}% | {r['product_gflops']:.1f} | {r['product_efficiency'] * 100:.0f}% | {each} |")
     return "\n".join(lines)
 
 
