@@ -275,7 +275,7 @@ def efficiency_text():
     for r in eff:
         each = ", ".join(f"{x * 100:.0f}" for x in r.get("product_efficiency_runs", [r["product_efficiency"]]))
         lines.append(f"| {r['layer']} | {r['batch']} | {r['nnz']} | {r['layer_ms']:.3f} | {r['no_product_ms']:.3f} | "
-                     f"{r['product_share'] * 100:.0f}% | {r['product_gflops']:.1f} | {r['product_efficiency'] * 100:.0f}% | {each} |")
+                     f"{r['product_share'] * 100:.0f}% | {r['product_gflops']:.1f} | {r['product_efficiency'] * 100:.1f}% | {each} |")
     return "\n".join(lines)
 
 
