@@ -81,6 +81,8 @@ final class BaselineServer {
     private let toServer: FileHandle
     private let fromServer: FileHandle
     private var buffer = Data()
+    /// Whether the server's exit was reported (once, not at every later request).
+    private var exitReported = false
 
     /// onnxruntime through `python3` on the PATH.
     static func onnxruntime() -> BaselineServer? { BaselineServer(name: "onnxruntime", python: "python3", arguments: []) }
@@ -130,12 +132,19 @@ final class BaselineServer {
     /// Between requests the server is stopped (SIGSTOP): the engines' idle threads spin and
     /// would otherwise take a core from our rounds.
     private func call(_ request: [String: Any], quiet: Bool = false) -> [String: Any]? {
-        guard process.isRunning, var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
+        let hint = ["DeepSparse": "pip install deepsparse==1.8.0 onnxruntime?", "oneDNN": "pip install onednn-cpu-gomp onnx?"][name]
+            ?? "pip install onnx onnxruntime?"
+        guard process.isRunning else {
+            if !exitReported {
+                exitReported = true
+                FileHandle.standardError.write(Data("\(name) baseline exited with status \(process.terminationStatus) (\(hint))\n".utf8))
+            }
+            return nil
+        }
+        guard var line = try? JSONSerialization.data(withJSONObject: request) else { return nil }
         kill(process.processIdentifier, SIGCONT)
         defer { kill(process.processIdentifier, SIGSTOP) }
         line.append(0x0A)
-        let hint = ["DeepSparse": "pip install deepsparse==1.8.0 onnxruntime?", "oneDNN": "pip install onednn-cpu-gomp onnx?"][name]
-            ?? "pip install onnx onnxruntime?"
         do { try toServer.write(contentsOf: line) } catch {
             FileHandle.standardError.write(Data("\(name) baseline failed (\(hint))\n".utf8))
             return nil

@@ -90,6 +90,24 @@ final class ProductCeilingTests: XCTestCase {
         }
     }
 
+    /// A peer baseline whose interpreter is missing or exits at once is left out with a message
+    /// naming it; the layer is still measured and the run succeeds (its ratio columns read "-").
+    func testLayersLeaveOutPeersThatCannotStart() throws {
+        let r = try CLITool("wino-bench").run(["layers", "--layers", "alexnet.conv5", "--densities", "0.1", "--threads", "1",
+                                               "--batches", "1", "--reps", "1", "--no-onnxruntime", "--no-dense",
+                                               "--deepsparse-python", "/nonexistent/python", "--onednn-python", "/bin/false",
+                                               "--format", "csv"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("/nonexistent/python"), r.err)
+        // ("exited", or "failed" where the write came before the process's exit was noticed)
+        XCTAssertTrue(r.err.contains("oneDNN baseline exited") || r.err.contains("oneDNN baseline failed"), r.err)
+        let lines = r.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, r.out)
+        XCTAssertTrue(lines.first?.hasSuffix("deepsparse_ms,deepsparse_ratio,deepsparse_dense_ms,deepsparse_dense_ratio,onednn_ms,onednn_ratio,onednn_impl") ?? false, r.out)
+        XCTAssertTrue(lines.last?.hasPrefix("alexnet.conv5,1,1,0.1,") ?? false, r.out)
+        XCTAssertTrue(lines.last?.hasSuffix(",-,-,-,-,-,-,-") ?? false, r.out)
+    }
+
     /// wk_product_ceiling (wino-bench ceiling) rejects arguments out of range, has nothing to
     /// measure with the portable kernels, and times correct products (it checks them against
     /// Double sums) with every SIMD instruction set (AVX-512 emulated where the CPU lacks it),
