@@ -77,6 +77,8 @@ func interleaved(reps: Int, minSeconds: Double = 0.2, minRounds: Int = 9, chunkM
 final class BaselineServer {
     /// The engine's name in messages ("onnxruntime", "DeepSparse").
     let name: String
+    /// What to install when the server fails (in its messages).
+    private let hint: String
     private let process = Process()
     private let toServer: FileHandle
     private let fromServer: FileHandle
@@ -85,24 +87,27 @@ final class BaselineServer {
     private var exitReported = false
 
     /// onnxruntime through `python3` on the PATH.
-    static func onnxruntime() -> BaselineServer? { BaselineServer(name: "onnxruntime", python: "python3", arguments: []) }
+    static func onnxruntime() -> BaselineServer? { BaselineServer(name: "onnxruntime", python: "python3", arguments: [],
+                                                                   hint: "pip install onnx onnxruntime?") }
 
     /// DeepSparse through `python` (an interpreter with `deepsparse` installed: `make bench`
     /// makes a virtual environment of its own for it).
     static func deepsparse(python: String) -> BaselineServer? {
-        BaselineServer(name: "DeepSparse", python: python, arguments: ["--engine", "deepsparse"])
+        BaselineServer(name: "DeepSparse", python: python, arguments: ["--engine", "deepsparse"],
+                       hint: "pip install deepsparse==1.8.0 onnxruntime?")
     }
 
     /// oneDNN through `python` (an interpreter with pip's `onednn-cpu-gomp` installed; one-Conv
     /// requests only, with "algorithm" "winograd" or "auto").
     static func onednn(python: String) -> BaselineServer? {
-        BaselineServer(name: "oneDNN", python: python, arguments: ["--engine", "onednn"])
+        BaselineServer(name: "oneDNN", python: python, arguments: ["--engine", "onednn"], hint: "pip install onednn-cpu-gomp onnx?")
     }
 
     /// Starts the server; nil (with a message on stderr) when the interpreter cannot start. A
     /// missing engine shows at the first request (`load` returns false).
-    private init?(name: String, python: String, arguments: [String]) {
+    private init?(name: String, python: String, arguments: [String], hint: String) {
         self.name = name
+        self.hint = hint
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/ort_bench.py").path
         let input = Pipe(), output = Pipe()
@@ -132,8 +137,6 @@ final class BaselineServer {
     /// Between requests the server is stopped (SIGSTOP): the engines' idle threads spin and
     /// would otherwise take a core from our rounds.
     private func call(_ request: [String: Any], quiet: Bool = false) -> [String: Any]? {
-        let hint = ["DeepSparse": "pip install deepsparse==1.8.0 onnxruntime?", "oneDNN": "pip install onednn-cpu-gomp onnx?"][name]
-            ?? "pip install onnx onnxruntime?"
         guard process.isRunning else {
             if !exitReported {
                 exitReported = true
